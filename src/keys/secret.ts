@@ -1,0 +1,163 @@
+import { execFile } from 'node:child_process';
+import { openSync, closeSync, readFileSync } from 'node:fs';
+import { ReadStream, WriteStream } from 'node:tty';
+import { fileURLToPath } from 'node:url';
+import { SignerError, type SignerErrorCode } from '../errors.js';
+
+/**
+ * Where a PIN or password may come from, in the order they are tried.
+ * The value itself never reaches a message: callers only learn *which* source failed.
+ */
+export interface SecretSpec {
+  /** Given directly (a flag, or pin-value in a pkcs11: URI). */
+  readonly value?: string;
+  /** `file:/path`, `file:///path`, a plain path, or `|command` whose stdout is the secret. */
+  readonly source?: string;
+  /** Name of an environment variable that holds the secret. */
+  readonly envVar?: string;
+  /** Shown on the terminal, e.g. `PIN for token "YubiKey PIV #1234"`. Never holds a secret. */
+  readonly promptLabel: string;
+  /** Error code used when nothing gives a secret (e.g. PKCS11_PIN_REQUIRED). */
+  readonly missingCode?: SignerErrorCode;
+  /** What the user can do when no source works, appended to the error message. */
+  readonly missingHint?: string;
+}
+
+/** Side effects of reading a secret, passed in so tests can drive every branch. */
+export interface SecretIO {
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Reads the secret from the controlling terminal; undefined means there is no terminal. */
+  readonly promptTty: (label: string) => Promise<Buffer | undefined>;
+  readonly readFile: (path: string) => Buffer;
+  readonly runCommand: (command: string) => Promise<Buffer>;
+}
+
+/**
+ * Resolves a secret into a Buffer the caller must zero (`buf.fill(0)`) when done.
+ * Order: value, source, environment, terminal prompt. A source that is named but fails is an
+ * error of its own; it does not fall through to the next, so a typo never turns into a prompt.
+ */
+export async function readSecret(spec: SecretSpec, io: SecretIO = defaultSecretIO): Promise<Buffer> {
+  if (spec.value !== undefined) return Buffer.from(spec.value, 'utf8');
+  if (spec.source !== undefined) return stripFinalNewline(await readFromSource(spec.source, io));
+  if (spec.envVar !== undefined) {
+    const fromEnv = io.env[spec.envVar];
+    if (fromEnv !== undefined && fromEnv !== '') return Buffer.from(fromEnv, 'utf8');
+  }
+  const typed = await io.promptTty(spec.promptLabel);
+  if (typed !== undefined) return typed;
+  const hint = spec.missingHint ?? (spec.envVar ? `set ${spec.envVar} or run from a terminal` : 'run from a terminal');
+  throw new SignerError(
+    spec.missingCode ?? 'SECRET_UNAVAILABLE',
+    `${spec.promptLabel} is needed but there is no terminal to ask on: ${hint}`,
+  );
+}
+
+async function readFromSource(source: string, io: SecretIO): Promise<Buffer> {
+  if (source.startsWith('|')) {
+    const command = source.slice(1).trim();
+    if (command === '') throw new SignerError('SECRET_SOURCE_INVALID', 'PIN/password source "|" names no command: write |command');
+    try {
+      return await io.runCommand(command);
+    } catch (cause) {
+      throw new SignerError('SECRET_SOURCE_INVALID', `the PIN/password command failed (exit or error): check the command given after "|"`, { cause: sanitizedCause(cause) });
+    }
+  }
+  let path = source;
+  if (source.startsWith('file://')) path = fileURLToPath(source);
+  else if (source.startsWith('file:')) path = decodeURIComponent(source.slice('file:'.length));
+  try {
+    return io.readFile(path);
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code ?? 'error';
+    throw new SignerError('SECRET_SOURCE_INVALID', `cannot read the PIN/password file ${path} (${code}): check the path and its permissions`);
+  }
+}
+
+/** Files and commands usually end with a newline that is not part of the secret. */
+function stripFinalNewline(buf: Buffer): Buffer {
+  let end = buf.length;
+  if (end > 0 && buf[end - 1] === 0x0a) end--;
+  if (end > 0 && buf[end - 1] === 0x0d) end--;
+  if (end === buf.length) return buf;
+  const out = Buffer.from(buf.subarray(0, end));
+  buf.fill(0);
+  return out;
+}
+
+/** A command's stderr could echo its input; keep only the exit code in the cause chain. */
+function sanitizedCause(cause: unknown): Error {
+  const code = (cause as { code?: unknown }).code;
+  return new Error(`command failed${code === undefined ? '' : ` (${String(code)})`}`);
+}
+
+function runCommand(command: string): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    execFile('/bin/sh', ['-c', command], { encoding: 'buffer', timeout: 60_000, maxBuffer: 64 * 1024 }, (error, stdout) => {
+      if (error) reject(error);
+      else resolve(stdout);
+    });
+  });
+}
+
+/**
+ * Asks on /dev/tty with echo off. stdin/stdout are pipes under credential_process, so the
+ * terminal is opened directly; without one (cron, CI, systemd) this returns undefined at once
+ * instead of hanging.
+ */
+export async function promptOnTty(label: string): Promise<Buffer | undefined> {
+  let fd: number;
+  try {
+    fd = openSync('/dev/tty', 'r+');
+  } catch {
+    return undefined;
+  }
+  const input = new ReadStream(fd);
+  const output = new WriteStream(fd);
+  input.setRawMode(true);
+  output.write(`${label}: `);
+  const chunks: number[] = [];
+  try {
+    return await new Promise<Buffer>((resolve, reject) => {
+      input.on('data', (data: Buffer) => {
+        for (const byte of data) {
+          if (byte === 0x0d || byte === 0x0a) {
+            const secret = Buffer.from(chunks);
+            chunks.fill(0);
+            resolve(secret);
+            return;
+          }
+          if (byte === 0x03 || byte === 0x04) {
+            chunks.fill(0);
+            reject(new SignerError('SECRET_UNAVAILABLE', `${label}: cancelled at the terminal`));
+            return;
+          }
+          if (byte === 0x7f || byte === 0x08) {
+            if (chunks.length > 0) chunks[chunks.length - 1] = 0;
+            chunks.pop();
+            continue;
+          }
+          chunks.push(byte);
+        }
+      });
+      input.on('error', reject);
+    });
+  } finally {
+    input.setRawMode(false);
+    output.write('\n');
+    input.destroy();
+    output.destroy();
+    try {
+      closeSync(fd);
+    } catch {
+      // the streams closed it already
+    }
+  }
+}
+
+export const defaultSecretIO: SecretIO = {
+  env: process.env,
+  promptTty: promptOnTty,
+  readFile: (path) => readFileSync(path),
+  runCommand,
+};

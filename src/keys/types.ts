@@ -1,0 +1,32 @@
+import type { KeyObject } from 'node:crypto';
+
+/** Key families the service accepts; each maps to one SigV4-X509 algorithm. */
+export type KeyType = 'RSA' | 'EC' | 'ML-DSA';
+
+/** Digests `sign` can apply; SigV4-X509 always uses SHA256, `sign-string --digest` the others. */
+export type SignDigest = 'SHA256' | 'SHA384' | 'SHA512';
+
+/**
+ * A private key that can sign, wherever it lives (file, PKCS#11 token, TPM).
+ *
+ * `sign` receives the whole message (the string to sign, as bytes) and returns the signature
+ * already in wire encoding: PKCS#1 v1.5 for RSA, ASN.1 DER SEQUENCE{r,s} for EC, over the
+ * digest asked for (SHA256 when omitted). Hashing happens inside the source because some
+ * hardware only signs digests. ML-DSA signs the message itself and ignores `digest`.
+ *
+ * `certificate` and `chain` are set when the source itself holds them (a PKCS#11 token, a
+ * PKCS#12 file, a TSS2 key file with CERTIFICATE blocks); the caller may override both.
+ */
+export interface KeySource {
+  readonly keyType: KeyType;
+  /** The public half, used to prove the key matches the certificate before any network call. */
+  readonly publicKey: KeyObject;
+  /** DER of the leaf certificate, when the source holds one. */
+  readonly certificate?: Uint8Array;
+  /** DER certificates that issue the leaf, leaf first excluded, issuer order. */
+  readonly chain?: readonly Uint8Array[];
+  /** A secret-free name for messages, e.g. a file path or a pkcs11: URI without PIN. */
+  readonly description: string;
+  sign(message: Uint8Array, digest?: SignDigest): Promise<Uint8Array>;
+  close(): Promise<void>;
+}

@@ -1,12 +1,32 @@
 import { Command } from 'commander';
+import { packageVersion } from '../version.js';
+import { registerCredentialProcessCommand } from './credential-process.js';
+import { registerSignStringCommand } from './sign-string.js';
+import { registerReadCertificateDataCommand } from './read-certificate-data.js';
+import { registerVersionCommand } from './version.js';
+import { registerEmulateCommand } from './emulate.js';
 
 /**
  * The composition root of the CLI: one commander program, one register function per command.
  * Each command file exports `register<Name>Command(program)`; its action parses flags into an
- * options object and makes one library call. Errors are thrown as SignerError and printed by
- * main.ts as one line.
+ * options object and makes one library call, importing the library lazily so that start-up
+ * stays cheap. Errors are thrown as SignerError and printed by main.ts as one line.
  */
 export function buildProgram(): Command {
-  const program = new Command('roles-anywhere-signer');
+  const program = new Command('roles-anywhere-signer')
+    .description('Temporary AWS credentials from IAM Roles Anywhere, signed with keys in PKCS#11 tokens, TPM 2.0 or files')
+    .version(packageVersion(), '-v, --version')
+    .showSuggestionAfterError()
+    .configureOutput({ outputError: (text, write) => write(text) })
+    .exitOverride();
+  for (const register of [
+    registerCredentialProcessCommand,
+    registerSignStringCommand,
+    registerReadCertificateDataCommand,
+    registerEmulateCommand,
+    registerVersionCommand,
+  ]) {
+    register(program);
+  }
   return program;
 }

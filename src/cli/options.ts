@@ -1,0 +1,120 @@
+import { Option, type Command } from 'commander';
+import { SignerError } from '../errors.js';
+import type { IdentityOptions } from '../keys/identity.js';
+import type { SessionOptions } from '../rolesanywhere/session.js';
+
+/** Raw commander values of the flags shared by credential-process, serve and update. */
+export interface SigningFlags {
+  certificate?: string;
+  privateKey?: string;
+  intermediates?: string;
+  trustAnchorArn?: string;
+  profileArn?: string;
+  roleArn?: string;
+  sessionDuration?: string;
+  region?: string;
+  endpoint?: string;
+  verifySsl?: boolean;
+  withProxy?: boolean;
+  debug?: boolean;
+  roleSessionName?: string;
+  pkcs11Lib?: string;
+  reusePin?: boolean;
+  tpmKeyPassword?: string | false;
+  tpmTcti?: string;
+  pkcs8Password?: string;
+  certSelector?: string;
+  systemStoreName?: string;
+  useLatestExpiringCertificate?: boolean;
+}
+
+/** The key flags, shared with sign-string. */
+export function addKeyOptions(command: Command): Command {
+  return command
+    .option('--certificate <path|uri>', 'certificate: PEM/DER file, PKCS#12 file (with no --private-key), or pkcs11: URI')
+    .option('--private-key <path|uri>', 'private key: PEM/DER file, pkcs11: URI, handle:0x81000001 (TPM), or a TSS2 PRIVATE KEY file')
+    .option('--pkcs11-lib <path>', 'PKCS#11 module to load (default: module-path in the URI, else p11-kit-proxy)')
+    .option('--reuse-pin', 'reuse the user PIN for keys that need a login before every signature (YubiKey slot 9c)')
+    .option('--tpm-key-password <password>', 'TPM key password (visible in ps; prefer ROLES_ANYWHERE_TPM_KEY_PASSWORD)')
+    .option('--no-tpm-key-password', 'the TPM key has no password: do not ask for one')
+    .addOption(new Option('--tpm-tcti <tcti>', 'TPM to use: device:/dev/tpmrm0, swtpm:host=H,port=P or unix:/path (default: $ROLES_ANYWHERE_TPM_TCTI, $TPM2TOOLS_TCTI, /dev/tpmrm0)'))
+    .option('--pkcs8-password <password>', 'password of an encrypted PKCS#8 key or PKCS#12 file (visible in ps; prefer ROLES_ANYWHERE_PKCS8_PASSWORD)')
+    .option('--cert-selector <json|file://path>', 'select a certificate from an OS certificate store (not supported yet)')
+    .option('--system-store-name <name>', 'Windows system store name (not supported: Windows only)')
+    .option('--use-latest-expiring-certificate', 'pick the certificate that expires last from an OS store (not supported yet)')
+    .option('--debug', 'explain each step on stderr (never prints secrets)');
+}
+
+/** The credential flags of credential-process, serve and update, as the reference helper has them. */
+export function addSigningOptions(command: Command): Command {
+  return addKeyOptions(command)
+    .option('--intermediates <path>', 'PEM bundle of intermediate CA certificates (only those that issue the leaf are sent)')
+    .option('--trust-anchor-arn <arn>', 'ARN of the trust anchor')
+    .option('--profile-arn <arn>', 'ARN of the profile')
+    .option('--role-arn <arn>', 'ARN of the role to assume')
+    .option('--session-duration <seconds>', 'credential lifetime in seconds, 900 to 43200', '3600')
+    .option('--region <region>', 'region of the endpoint (default: from the trust anchor ARN)')
+    .option('--endpoint <url>', 'CreateSession endpoint (default: https://rolesanywhere.<region>.amazonaws.com)')
+    .option('--no-verify-ssl', 'do not verify the endpoint\'s TLS certificate (testing only)')
+    .option('--with-proxy', 'send requests through HTTPS_PROXY/HTTP_PROXY (NO_PROXY honoured)')
+    .option('--role-session-name <name>', 'role session name (the profile must allow it)');
+}
+
+export function identityOptionsFrom(flags: SigningFlags, env: NodeJS.ProcessEnv): IdentityOptions {
+  rejectUnsupportedStoreFlags(flags);
+  const pkcs8Password = flags.pkcs8Password !== undefined
+    ? { value: flags.pkcs8Password }
+    : { envVar: 'ROLES_ANYWHERE_PKCS8_PASSWORD' };
+  const tpmKeyPassword = typeof flags.tpmKeyPassword === 'string'
+    ? { value: flags.tpmKeyPassword }
+    : { envVar: 'ROLES_ANYWHERE_TPM_KEY_PASSWORD' };
+  const tcti = flags.tpmTcti ?? env['ROLES_ANYWHERE_TPM_TCTI'] ?? env['TPM2TOOLS_TCTI'];
+  return {
+    ...(flags.certificate !== undefined ? { certificate: flags.certificate } : {}),
+    ...(flags.privateKey !== undefined ? { privateKey: flags.privateKey } : {}),
+    ...(flags.intermediates !== undefined ? { intermediates: flags.intermediates } : {}),
+    ...(flags.pkcs11Lib !== undefined ? { pkcs11Lib: flags.pkcs11Lib } : {}),
+    reusePin: flags.reusePin === true,
+    pin: { envVar: 'ROLES_ANYWHERE_PIN' },
+    pkcs8Password,
+    tpmKeyPassword,
+    noTpmKeyPassword: flags.tpmKeyPassword === false,
+    ...(tcti !== undefined && tcti !== '' ? { tpmTcti: tcti } : {}),
+    touchNotice: (message) => process.stderr.write(`${message}\n`),
+  };
+}
+
+export function sessionOptionsFrom(flags: SigningFlags): SessionOptions {
+  return {
+    trustAnchorArn: required(flags.trustAnchorArn, '--trust-anchor-arn'),
+    profileArn: required(flags.profileArn, '--profile-arn'),
+    roleArn: required(flags.roleArn, '--role-arn'),
+    durationSeconds: parseDuration(flags.sessionDuration ?? '3600'),
+    ...(flags.roleSessionName !== undefined ? { roleSessionName: flags.roleSessionName } : {}),
+    ...(flags.region !== undefined ? { region: flags.region } : {}),
+    ...(flags.endpoint !== undefined ? { endpoint: flags.endpoint } : {}),
+    insecureSkipVerify: flags.verifySsl === false,
+    withProxy: flags.withProxy === true,
+  };
+}
+
+function parseDuration(text: string): number {
+  if (!/^\d+$/.test(text)) {
+    throw new SignerError('USAGE', `--session-duration ${JSON.stringify(text)} is not a whole number of seconds (900 to 43200)`);
+  }
+  return Number.parseInt(text, 10);
+}
+
+function required(value: string | undefined, flag: string): string {
+  if (value === undefined || value === '') throw new SignerError('USAGE', `${flag} is required`);
+  return value;
+}
+
+function rejectUnsupportedStoreFlags(flags: SigningFlags): void {
+  if (flags.certSelector !== undefined || flags.useLatestExpiringCertificate === true) {
+    throw new SignerError('NOT_SUPPORTED', 'OS certificate stores (--cert-selector, --use-latest-expiring-certificate) are not supported yet: pass --certificate and --private-key (a file, pkcs11: URI or TPM key)');
+  }
+  if (flags.systemStoreName !== undefined) {
+    throw new SignerError('NOT_SUPPORTED', '--system-store-name applies to the Windows certificate store, which this tool does not support: pass --certificate and --private-key');
+  }
+}

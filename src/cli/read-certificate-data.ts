@@ -1,0 +1,46 @@
+import type { Command } from 'commander';
+import { SignerError } from '../errors.js';
+import { debugFor, writeStdout } from './io.js';
+
+interface ReadCertificateFlags {
+  certificate?: string;
+  pkcs11Lib?: string;
+  certSelector?: string;
+  systemStoreName?: string;
+  debug?: boolean;
+}
+
+export function registerReadCertificateDataCommand(program: Command): void {
+  program
+    .command('read-certificate-data')
+    .description('Show a certificate as the signer sees it; with a pkcs11: URI, list the matching identities on the token')
+    .option('--certificate <path|uri>', 'certificate file (PEM/DER) or pkcs11: URI')
+    .option('--pkcs11-lib <path>', 'PKCS#11 module to load')
+    .option('--cert-selector <json>', 'select from an OS certificate store (not supported yet)')
+    .option('--system-store-name <name>', 'Windows system store name (not supported)')
+    .option('--debug', 'explain each step on stderr')
+    .action(async (flags: ReadCertificateFlags) => {
+      if (flags.certSelector !== undefined || flags.systemStoreName !== undefined) {
+        throw new SignerError('NOT_SUPPORTED', 'OS certificate stores are not supported yet: pass --certificate with a file or a pkcs11: URI');
+      }
+      if (flags.certificate === undefined) {
+        throw new SignerError('USAGE', '--certificate is required: a PEM/DER file or a pkcs11: URI');
+      }
+      const debug = debugFor(flags);
+      if (flags.certificate.startsWith('pkcs11:')) {
+        const { listPkcs11Identities, formatIdentityList } = await import('../keys/pkcs11/identities.js');
+        const identities = await listPkcs11Identities({
+          uri: flags.certificate,
+          ...(flags.pkcs11Lib !== undefined ? { modulePath: flags.pkcs11Lib } : {}),
+          debug,
+        });
+        await writeStdout(formatIdentityList(identities));
+        return;
+      }
+      const { loadCertificateFile } = await import('../certs/load.js');
+      const { certificateDataJson } = await import('../certs/certificate-data.js');
+      const [first] = loadCertificateFile(flags.certificate);
+      if (first === undefined) throw new SignerError('CERT_INVALID', `${flags.certificate} holds no certificate: pass a PEM or DER X.509 certificate`);
+      await writeStdout(certificateDataJson(first));
+    });
+}

@@ -1,0 +1,13 @@
+/**
+ * --debug output: one line per step, to stderr. Callers pass only secret-free text; anything
+ * that could hold a secret (response bodies, headers with tokens) is summarised, never dumped.
+ */
+export type DebugLog = (line: string) => void;
+
+export const silent: DebugLog = () => {};
+
+export function stderrDebug(prefix = 'debug'): DebugLog {
+  return (line) => {
+    process.stderr.write(`${prefix}: ${line}\n`);
+  };
+}

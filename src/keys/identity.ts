@@ -1,0 +1,66 @@
+import { SignerError } from '../errors.js';
+import type { DebugLog } from '../debug.js';
+import { loadCertificateFile, loadIntermediates, describeCertificate } from '../certs/load.js';
+import { assembleChain } from '../certs/chain.js';
+import { checkLeafCertificate } from '../certs/rules.js';
+import { assertKeyMatchesCertificate } from './match.js';
+import { openKeySource, resolveKeyOptions, type KeyOptions } from './index.js';
+import type { KeySource } from './types.js';
+
+/** A key together with the certificate and chain it signs under. */
+export interface SigningIdentity {
+  readonly source: KeySource;
+  readonly certificate: Uint8Array;
+  readonly chain: readonly Uint8Array[];
+  close(): Promise<void>;
+}
+
+export interface IdentityOptions extends KeyOptions {
+  /** --intermediates: a PEM bundle; only certificates that issue the leaf are sent. */
+  readonly intermediates?: string;
+}
+
+/**
+ * Opens the key, finds its certificate and chain, and checks, before any network call, what
+ * the service would reject: the certificate rules, the validity period, and that key and
+ * certificate belong together. The key stays open (and logged in) until `close`.
+ */
+export async function openSigningIdentity(options: IdentityOptions, now: Date, debug: DebugLog): Promise<SigningIdentity> {
+  const resolved = resolveKeyOptions(options);
+  // Certificate files are read before the key is opened: a typo should not cost a PIN entry.
+  const leafFromFile = resolved.certificateFile === undefined ? undefined : firstCertificate(resolved.certificateFile);
+  const intermediates = options.intermediates === undefined ? [] : loadIntermediates(options.intermediates);
+
+  debug(`opening ${resolved.spec.kind} key source`);
+  const source = await openKeySource(resolved.spec);
+  try {
+    debug(`key source ${source.description} (${source.keyType})`);
+    const certificate = leafFromFile ?? source.certificate;
+    if (certificate === undefined) {
+      throw new SignerError('CERT_NOT_FOUND', `no certificate for the key ${source.description}: pass --certificate (a PEM/DER file or a pkcs11: URI)`);
+    }
+    const about = describeCertificate(certificate);
+    debug(`certificate ${about.subject}, serial ${about.serialNumberDecimal}, valid ${about.notBefore.toISOString()} to ${about.notAfter.toISOString()}`);
+    const violations = checkLeafCertificate(certificate, now);
+    const first = violations[0];
+    if (first !== undefined) {
+      throw new SignerError(first.code, `certificate ${about.subject} (serial ${about.serialNumberDecimal}) would be rejected by IAM Roles Anywhere: ${first.message}`);
+    }
+    await assertKeyMatchesCertificate(source, certificate, source.description);
+    debug('private key matches the certificate');
+    const chain = assembleChain(certificate, [...intermediates, ...(source.chain ?? [])]);
+    debug(`chain: ${chain.length} certificate(s) that issue the leaf`);
+    return { source, certificate, chain, close: () => source.close() };
+  } catch (error) {
+    await source.close().catch(() => {});
+    throw error;
+  }
+}
+
+function firstCertificate(path: string): Uint8Array {
+  const [first] = loadCertificateFile(path);
+  if (first === undefined) {
+    throw new SignerError('CERT_INVALID', `${path} holds no certificate: pass a PEM or DER X.509 certificate`);
+  }
+  return first;
+}

@@ -1,0 +1,100 @@
+import { SignerError } from '../errors.js';
+import type { DebugLog } from '../debug.js';
+import type { Credentials } from '../credentials/types.js';
+import type { SigningIdentity } from '../keys/identity.js';
+import { signRequest } from '../sigv4x509/index.js';
+import { parseArn } from './arn.js';
+import { resolveEndpoint, type ResolvedEndpoint } from './endpoint.js';
+import { buildCreateSessionRequest, type CreateSessionHttpRequest, type CreateSessionParameters } from './request.js';
+import { createSession } from './client.js';
+import { createHttpSend, type HttpSend } from './http.js';
+
+/** The CreateSession half of the configuration: what to ask for and where. */
+export interface SessionOptions {
+  readonly trustAnchorArn: string;
+  readonly profileArn: string;
+  readonly roleArn: string;
+  readonly durationSeconds?: number;
+  readonly roleSessionName?: string;
+  readonly region?: string;
+  readonly endpoint?: string;
+  /** --no-verify-ssl */
+  readonly insecureSkipVerify?: boolean;
+  /** --with-proxy: honour HTTPS_PROXY/HTTP_PROXY/NO_PROXY (as the reference helper does). */
+  readonly withProxy?: boolean;
+}
+
+/** A validated, ready-to-sign session request; reused for every refresh in long-running modes. */
+export interface PreparedSession {
+  readonly endpoint: ResolvedEndpoint;
+  readonly request: CreateSessionHttpRequest;
+  readonly send: HttpSend;
+}
+
+export const MIN_DURATION_SECONDS = 900;
+export const MAX_DURATION_SECONDS = 43_200;
+
+/** Checks every flag CreateSession depends on, before any key is opened or PIN asked for. */
+export function prepareSession(options: SessionOptions, send?: HttpSend): PreparedSession {
+  const trustAnchor = parseArn(requireFlag(options.trustAnchorArn, '--trust-anchor-arn'), 'trust-anchor');
+  const profile = parseArn(requireFlag(options.profileArn, '--profile-arn'), 'profile');
+  const role = parseArn(requireFlag(options.roleArn, '--role-arn'), 'role');
+  const durationSeconds = options.durationSeconds ?? 3600;
+  if (!Number.isInteger(durationSeconds) || durationSeconds < MIN_DURATION_SECONDS || durationSeconds > MAX_DURATION_SECONDS) {
+    throw new SignerError('CONFIG_INVALID', `--session-duration ${durationSeconds} is out of range: use whole seconds from ${MIN_DURATION_SECONDS} to ${MAX_DURATION_SECONDS}`);
+  }
+  if (options.roleSessionName !== undefined && !/^[\w+=,.@-]{2,64}$/.test(options.roleSessionName)) {
+    throw new SignerError('CONFIG_INVALID', '--role-session-name must be 2 to 64 characters of letters, digits and _+=,.@-');
+  }
+  const endpoint = resolveEndpoint({
+    ...(options.endpoint !== undefined ? { endpoint: options.endpoint } : {}),
+    ...(options.region !== undefined ? { region: options.region } : {}),
+    trustAnchor,
+    profile,
+  });
+  const parameters: CreateSessionParameters = {
+    trustAnchorArn: trustAnchor.arn,
+    profileArn: profile.arn,
+    roleArn: role.arn,
+    durationSeconds,
+    ...(options.roleSessionName !== undefined ? { roleSessionName: options.roleSessionName } : {}),
+  };
+  return {
+    endpoint,
+    request: buildCreateSessionRequest(endpoint, parameters),
+    send: send ?? createHttpSend({ insecureSkipVerify: options.insecureSkipVerify === true, useProxyFromEnvironment: options.withProxy === true && !isLoopback(endpoint.url) }),
+  };
+}
+
+/** Signs and sends one CreateSession (with retries) for an open identity. */
+export async function requestCredentials(
+  identity: SigningIdentity,
+  session: PreparedSession,
+  deps: { readonly clock: () => Date; readonly debug: DebugLog },
+): Promise<Credentials> {
+  return createSession({
+    request: session.request,
+    send: session.send,
+    debug: deps.debug,
+    sign: async (request) => {
+      const signed = await signRequest(request, {
+        signer: identity.source,
+        certificate: identity.certificate,
+        chain: identity.chain,
+        region: session.endpoint.region,
+        signingDate: deps.clock(),
+      });
+      deps.debug(`signed with ${signed.headers['authorization']?.split(' ')[0] ?? '?'}; signed headers ${signed.signedHeaders}`);
+      return signed.headers;
+    },
+  });
+}
+
+function requireFlag(value: string | undefined, flag: string): string {
+  if (value === undefined || value === '') throw new SignerError('USAGE', `${flag} is required`);
+  return value;
+}
+
+function isLoopback(url: URL): boolean {
+  return url.hostname === 'localhost' || url.hostname.startsWith('127.') || url.hostname === '[::1]';
+}

@@ -1,3 +1,4 @@
+import { encodeQuery } from '../sigv4x509/index.js';
 import type { ResolvedEndpoint } from './endpoint.js';
 
 /** What CreateSession needs besides the signature. */
@@ -37,7 +38,8 @@ export function buildCreateSessionRequest(endpoint: ResolvedEndpoint, parameters
   if (parameters.roleSessionName !== undefined) body.roleSessionName = parameters.roleSessionName;
   const url = new URL(endpoint.url.origin);
   url.pathname = path;
-  url.search = query.map(([k, v]) => `${encodeRfc3986(k)}=${encodeRfc3986(v)}`).join('&');
+  // The wire query is the canonical one, so what the server re-canonicalizes is what we signed.
+  url.search = encodeQuery(query);
   return {
     method: 'POST',
     host: endpoint.url.host,
@@ -47,8 +49,4 @@ export function buildCreateSessionRequest(endpoint: ResolvedEndpoint, parameters
     body: JSON.stringify(body),
     url,
   };
-}
-
-function encodeRfc3986(value: string): string {
-  return encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }

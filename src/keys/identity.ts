@@ -1,8 +1,8 @@
-import { SignerError } from '../errors.js';
+import { SignerError, type SignerErrorCode } from '../errors.js';
 import type { DebugLog } from '../debug.js';
 import { loadCertificateFile, loadIntermediates, describeCertificate } from '../certs/load.js';
 import { assembleChain } from '../certs/chain.js';
-import { checkLeafCertificate } from '../certs/rules.js';
+import { checkLeafCertificate, type RuleViolationCode } from '../certs/rules.js';
 import { assertKeyMatchesCertificate } from './match.js';
 import { openKeySource, resolveKeyOptions, type KeyOptions } from './index.js';
 import type { KeySource } from './types.js';
@@ -44,7 +44,7 @@ export async function openSigningIdentity(options: IdentityOptions, now: Date, d
     const violations = checkLeafCertificate(certificate, now);
     const first = violations[0];
     if (first !== undefined) {
-      throw new SignerError(first.code, `certificate ${about.subject} (serial ${about.serialNumberDecimal}) would be rejected by IAM Roles Anywhere: ${first.message}`);
+      throw new SignerError(errorCodeForViolation(first.code), `certificate ${about.subject} (serial ${about.serialNumberDecimal}) would be rejected by IAM Roles Anywhere: ${first.message}`);
     }
     await assertKeyMatchesCertificate(source, certificate, source.description);
     debug('private key matches the certificate');
@@ -63,4 +63,18 @@ function firstCertificate(path: string): Uint8Array {
     throw new SignerError('CERT_INVALID', `${path} holds no certificate: pass a PEM or DER X.509 certificate`);
   }
   return first;
+}
+
+/** Validity problems keep their own codes (scripts may renew on them); the rest are rule violations. */
+function errorCodeForViolation(code: RuleViolationCode): SignerErrorCode {
+  switch (code) {
+    case 'CERT_EXPIRED':
+    case 'CERT_NOT_YET_VALID':
+    case 'KEY_TYPE_UNSUPPORTED':
+      return code;
+    case 'CERT_UNPARSABLE':
+      return 'CERT_INVALID';
+    default:
+      return 'CERT_REJECTED_BY_RULES';
+  }
 }

@@ -1,0 +1,32 @@
+/**
+ * The local CreateSession emulator: a product feature (`roles-anywhere-signer emulate`) and the
+ * endpoint every end-to-end test runs against. See docs/emulator.md.
+ */
+export { startEmulator } from './server.js';
+export type { EmulatorOptions, EmulatorStats, RunningEmulator } from './server.js';
+export { loadEmulatorConfigFile, resolveEmulatorConfig, certificatesFromPem, parseRolesAnywhereArn, parseRoleArn } from './config.js';
+export type {
+  EmulatorConfig,
+  ProfileConfig,
+  ResolvedEmulatorConfig,
+  ResolvedProfile,
+  ResolvedTrustAnchor,
+  RoleConfig,
+  TrustAnchorConfig,
+} from './config.js';
+export { handleCreateSession, MAX_CLOCK_SKEW_MS } from './create-session.js';
+export type { CreateSessionResponseBody, Rejection, ServiceErrorType } from './create-session.js';
+export { validateCertificatePath } from './path-validation.js';
+export type { PathFailureReason, PathValidationResult } from './path-validation.js';
+export { createCertificateAuthority, derToPem, generateKeyPair, issueLeafCertificate } from './pki.js';
+export type {
+  CertificateAuthority,
+  CreateCertificateAuthorityOptions,
+  GeneratedKeyPair,
+  IssueLeafCertificateOptions,
+  IssuedCertificate,
+  KeyAlgorithm,
+  KeyUsageName,
+  PublicKeyInput,
+  SignatureHash,
+} from './pki.js';

@@ -1,4 +1,5 @@
 import { X509Certificate } from 'node:crypto';
+import { describeCertificate } from './load.js';
 
 /**
  * `read-certificate-data` for a file, byte-compatible with the reference helper: compact JSON
@@ -11,7 +12,7 @@ export function certificateDataJson(der: Uint8Array): string {
   return JSON.stringify({
     keyType,
     certificateData: Buffer.from(der).toString('base64'),
-    serialNumber: BigInt(`0x${certificate.serialNumber}`).toString(10),
+    serialNumber: describeCertificate(der).serialNumberDecimal,
     supportedAlgorithms: [`${keyType}SHA256`, `${keyType}SHA384`, `${keyType}SHA512`],
   });
 }

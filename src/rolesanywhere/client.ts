@@ -74,9 +74,15 @@ function networkError(target: string, cause: unknown, timeoutMs: number): Signer
     return new SignerError('NETWORK_ERROR', `no answer from ${target} within ${timeoutMs / 1000} s: check --endpoint and your network or proxy`, { cause });
   }
   const code = findErrorCode(cause);
+  if (code !== undefined && tlsVerificationCodes.test(code)) {
+    return new SignerError('NETWORK_ERROR', `the TLS certificate of ${target} is not trusted (${code}): fix the endpoint's certificate or add its CA with NODE_EXTRA_CA_CERTS (--no-verify-ssl skips the check, for tests only)`, { cause });
+  }
   const detail = code === undefined ? 'connection failed' : code;
   return new SignerError('NETWORK_ERROR', `cannot reach ${target} (${detail}): check --endpoint, the network and any proxy settings`, { cause });
 }
+
+/** OpenSSL's verification failures as Node reports them (DEPTH_ZERO_SELF_SIGNED_CERT, ...). */
+const tlsVerificationCodes = /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ERR_TLS_CERT_ALTNAME_INVALID/;
 
 /** undici wraps socket errors (ECONNREFUSED, ENOTFOUND, certificate errors) in `cause`. */
 function findErrorCode(error: unknown): string | undefined {

@@ -1,0 +1,206 @@
+import { createPrivateKey, type KeyObject } from 'node:crypto';
+import { EncryptedPrivateKeyInfo, PrivateKeyInfo } from '@peculiar/asn1-pkcs8';
+import { AsnConvert } from '@peculiar/asn1-schema';
+import { DER_TAG, readDerChildren, readWholeDerElement } from '../../certs/der.js';
+import { isPkcs12, isX509Certificate } from '../../certs/load.js';
+import { looksLikePem, parsePemBlocks, type PemBlock } from '../../certs/pem.js';
+import { SignerError } from '../../errors.js';
+import { decryptWithPassword, type EncryptionAlgorithm } from './pbe.js';
+import { bmpPassword } from './pkcs12-kdf.js';
+import { readPkcs12 } from './pkcs12.js';
+
+/** A private key and the certificates that travelled with it (combined PEM, PKCS#12). */
+export interface KeyMaterial {
+  readonly privateKey: KeyObject;
+  readonly certificates: Uint8Array[];
+}
+
+export interface KeyReadOptions {
+  readonly path: string;
+  /** Reads the password the user gave; absent when none was given. Called at most once. */
+  readonly readPassword?: () => Promise<Buffer>;
+}
+
+type DerKeyFormat = 'pkcs8' | 'pkcs1' | 'sec1';
+
+const PEM_KEY_FORMATS: ReadonlyMap<string, DerKeyFormat | 'encrypted-pkcs8'> = new Map([
+  ['PRIVATE KEY', 'pkcs8'],
+  ['ENCRYPTED PRIVATE KEY', 'encrypted-pkcs8'],
+  ['RSA PRIVATE KEY', 'pkcs1'],
+  ['EC PRIVATE KEY', 'sec1'],
+]);
+
+const CONVERT_HINT = 'convert it with `openssl pkcs8 -topk8 -v2 aes-256-cbc -in <file> -out key.pem`';
+
+/**
+ * Reads a private key in any of the forms users have: PEM or DER; PKCS#8, encrypted PKCS#8
+ * (PBES2 or PKCS#12 PBE), PKCS#1 RSA, SEC1 EC; a PEM file that also holds CERTIFICATE blocks;
+ * a PKCS#12 file. Every failure names the file and what to do; none quotes key bytes or the
+ * password.
+ */
+export async function readKeyMaterial(bytes: Uint8Array, options: KeyReadOptions): Promise<KeyMaterial> {
+  if (looksLikePem(bytes)) return readPemKeyFile(bytes, options);
+  if (isPkcs12(bytes)) return readPkcs12KeyMaterial(bytes, options);
+  return { privateKey: await readDerKey(bytes, options), certificates: [] };
+}
+
+async function readPkcs12KeyMaterial(bytes: Uint8Array, options: KeyReadOptions): Promise<KeyMaterial> {
+  const source = `PKCS#12 file ${options.path}`;
+  const contents = await readPkcs12(bytes, options);
+  try {
+    if (contents.privateKeys.length === 0) {
+      throw new SignerError('KEY_INVALID', `${source} holds no private key: export it with its key (openssl pkcs12 -export -inkey <key> -in <cert>)`);
+    }
+    if (contents.privateKeys.length > 1) {
+      throw new SignerError('KEY_INVALID', `${source} holds ${contents.privateKeys.length} private keys: export a file with only the key for your certificate`);
+    }
+    const privateKey = importDerKey(contents.privateKeys[0] as Buffer, 'pkcs8', source);
+    const certificates = contents.certificates.filter((certificate) => isX509Certificate(certificate));
+    return { privateKey, certificates };
+  } finally {
+    for (const key of contents.privateKeys) key.fill(0);
+  }
+}
+
+async function readPemKeyFile(bytes: Uint8Array, options: KeyReadOptions): Promise<KeyMaterial> {
+  const source = `private key file ${options.path}`;
+  const blocks = parsePemBlocks(viewAsBuffer(bytes).toString('latin1'), { source, errorCode: 'KEY_INVALID' });
+  const keyBlocks = blocks.filter((block) => PEM_KEY_FORMATS.get(block.label) !== undefined);
+  const certificates: Uint8Array[] = [];
+  for (const block of blocks) {
+    if (block.label !== 'CERTIFICATE') continue;
+    if (!isX509Certificate(block.der)) {
+      throw new SignerError('KEY_INVALID', `${source}: the CERTIFICATE block that begins on line ${block.line} is not a valid X.509 certificate: the file is damaged; get a fresh copy`);
+    }
+    certificates.push(block.der);
+  }
+  const [keyBlock, ...extraKeys] = keyBlocks;
+  if (keyBlock === undefined) throw noPrivateKeyError(blocks, source);
+  if (extraKeys.length > 0) {
+    throw new SignerError('KEY_INVALID', `${source} holds ${keyBlocks.length} private keys: keep only the key for your certificate`);
+  }
+  const format = PEM_KEY_FORMATS.get(keyBlock.label) as DerKeyFormat | 'encrypted-pkcs8';
+  if (keyBlock.headers.has('DEK-Info') || /ENCRYPTED/i.test(keyBlock.headers.get('Proc-Type') ?? '')) {
+    throw new SignerError('KEY_INVALID', `${source} uses legacy OpenSSL PEM encryption (DEK-Info), which this tool does not read: ${CONVERT_HINT}`);
+  }
+  try {
+    const privateKey = format === 'encrypted-pkcs8'
+      ? await decryptPkcs8(keyBlock.der, source, options)
+      : importDerKey(keyBlock.der, format, source);
+    return { privateKey, certificates };
+  } finally {
+    keyBlock.der.fill(0);
+  }
+}
+
+function noPrivateKeyError(blocks: readonly PemBlock[], source: string): SignerError {
+  const labels = new Set(blocks.map((block) => block.label));
+  if (labels.has('TSS2 PRIVATE KEY')) {
+    return new SignerError('KEY_INVALID', `${source} holds a TSS2 PRIVATE KEY, a key wrapped by a TPM: it needs the TPM key source, not a key file`);
+  }
+  if (labels.has('OPENSSH PRIVATE KEY')) {
+    return new SignerError('KEY_INVALID', `${source} is an OpenSSH private key: convert it to PKCS#8 with \`ssh-keygen -p -m PKCS8 -f <file>\``);
+  }
+  if (labels.has('PUBLIC KEY') || labels.has('RSA PUBLIC KEY')) {
+    return new SignerError('KEY_INVALID', `${source} holds a public key, not a private key: pass the private key file`);
+  }
+  if (labels.has('CERTIFICATE')) {
+    return new SignerError('KEY_INVALID', `${source} holds certificates but no private key: pass the private key file with --private-key`);
+  }
+  return new SignerError('KEY_INVALID', `${source} holds no PEM private key block (PRIVATE KEY, ENCRYPTED PRIVATE KEY, RSA PRIVATE KEY or EC PRIVATE KEY): pass a private key file`);
+}
+
+async function readDerKey(bytes: Uint8Array, options: KeyReadOptions): Promise<KeyObject> {
+  const source = `private key file ${options.path}`;
+  const notAKey = new SignerError('KEY_INVALID', `${source} is not a private key in a form this tool reads (PEM or DER: PKCS#8, encrypted PKCS#8, PKCS#1, SEC1; or PKCS#12): pass a private key file`);
+  let fields;
+  try {
+    fields = readDerChildren(readWholeDerElement(bytes));
+  } catch {
+    throw notAKey;
+  }
+  if (isX509Certificate(bytes)) {
+    throw new SignerError('KEY_INVALID', `${source} holds a certificate, not a private key: pass the private key file with --private-key`);
+  }
+  // EncryptedPrivateKeyInfo ::= SEQUENCE { AlgorithmIdentifier, OCTET STRING }
+  if (fields.length === 2 && fields[0]?.tag === DER_TAG.SEQUENCE && fields[1]?.tag === DER_TAG.OCTET_STRING) {
+    return decryptPkcs8(bytes, source, options);
+  }
+  // SubjectPublicKeyInfo ::= SEQUENCE { AlgorithmIdentifier, BIT STRING }
+  if (fields.length === 2 && fields[0]?.tag === DER_TAG.SEQUENCE && fields[1]?.tag === DER_TAG.BIT_STRING) {
+    throw new SignerError('KEY_INVALID', `${source} holds a public key, not a private key: pass the private key file`);
+  }
+  for (const format of ['pkcs8', 'pkcs1', 'sec1'] as const) {
+    try {
+      return createPrivateKey({ key: viewAsBuffer(bytes), format: 'der', type: format });
+    } catch {
+      // try the next form
+    }
+  }
+  throwIfUnsupportedPkcs8(bytes, source);
+  throw notAKey;
+}
+
+function importDerKey(der: Uint8Array, format: DerKeyFormat, source: string): KeyObject {
+  try {
+    return createPrivateKey({ key: viewAsBuffer(der), format: 'der', type: format });
+  } catch {
+    if (format === 'pkcs8') throwIfUnsupportedPkcs8(der, source);
+    throw new SignerError('KEY_INVALID', `${source} holds a damaged ${format.toUpperCase()} private key: get a fresh copy of the file`, { cause: new Error('key import failed') });
+  }
+}
+
+/** A well-formed PKCS#8 that OpenSSL cannot import is a key type we cannot use: say which. */
+function throwIfUnsupportedPkcs8(der: Uint8Array, source: string): void {
+  let algorithm: string;
+  try {
+    algorithm = AsnConvert.parse(der, PrivateKeyInfo).privateKeyAlgorithm.algorithm;
+  } catch {
+    return;
+  }
+  throw new SignerError('KEY_TYPE_UNSUPPORTED', `${source} holds a key of algorithm ${algorithm}, which this tool cannot use: IAM Roles Anywhere accepts RSA and EC (P-256, P-384) keys`);
+}
+
+async function decryptPkcs8(der: Uint8Array, source: string, options: KeyReadOptions): Promise<KeyObject> {
+  let info: EncryptedPrivateKeyInfo;
+  try {
+    info = AsnConvert.parse(der, EncryptedPrivateKeyInfo);
+  } catch (cause) {
+    throw new SignerError('KEY_INVALID', `${source} holds a damaged encrypted private key: get a fresh copy of the file`, { cause });
+  }
+  if (options.readPassword === undefined) {
+    throw new SignerError('KEY_PASSWORD_REQUIRED', `${source} is encrypted: pass its password with --pkcs8-password`);
+  }
+  const algorithm: EncryptionAlgorithm = {
+    oid: info.encryptionAlgorithm.algorithm,
+    ...(info.encryptionAlgorithm.parameters ? { parameters: new Uint8Array(info.encryptionAlgorithm.parameters) } : {}),
+  };
+  const utf8 = await options.readPassword();
+  const bmp = bmpPassword(utf8);
+  let plain: Buffer | undefined;
+  try {
+    plain = await decryptWithPassword(algorithm, new Uint8Array(info.encryptedData.buffer), { utf8, bmp }, {
+      source,
+      unsupported: (name) => `${source} is encrypted with ${name}, which this tool does not support: ${CONVERT_HINT}`,
+    });
+  } finally {
+    utf8.fill(0);
+    bmp.fill(0);
+  }
+  const incorrect = new SignerError('KEY_PASSWORD_INCORRECT', `the password for ${source} is incorrect: check the --pkcs8-password value`);
+  if (plain === undefined) throw incorrect;
+  try {
+    return createPrivateKey({ key: plain, format: 'der', type: 'pkcs8' });
+  } catch {
+    throwIfUnsupportedPkcs8(plain, source);
+    // The padding happened to check out under a wrong password; what came out is not a key.
+    throw incorrect;
+  } finally {
+    plain.fill(0);
+  }
+}
+
+/** No copy: key bytes are zeroed through the original array, so none may linger in another. */
+function viewAsBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}

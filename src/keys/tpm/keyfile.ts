@@ -1,0 +1,229 @@
+import { SignerError, isSignerError } from '../../errors.js';
+import { TPM_HT, TPM_RH } from './constants.js';
+import {
+  DER_TAG,
+  decodeBoolean,
+  decodeObjectIdentifier,
+  decodeUint32,
+  readChildren,
+  readElement,
+  type DerElement,
+} from './der.js';
+import { TpmReader } from './marshal.js';
+import { parsePublicArea, type TpmPublicArea } from './publicArea.js';
+
+/**
+ * TSS2 PRIVATE KEY files (draft-bottomley-tpm2-keys), as written by tpm2-openssl,
+ * tpm2-tss-engine, go-tpm-keyfiles and `tpm2_encodeobject`:
+ *
+ *   TPMKey ::= SEQUENCE {
+ *     type        OBJECT IDENTIFIER,
+ *     emptyAuth   [0] EXPLICIT BOOLEAN OPTIONAL,
+ *     policy      [1] EXPLICIT SEQUENCE OF TPMPolicy OPTIONAL,
+ *     secret      [2] EXPLICIT OCTET STRING OPTIONAL,
+ *     authPolicy  [3] EXPLICIT SEQUENCE OF TPMAuthPolicy OPTIONAL,
+ *     description [4] EXPLICIT UTF8String OPTIONAL,
+ *     rsaParent   [5] EXPLICIT BOOLEAN OPTIONAL,
+ *     parent      INTEGER,
+ *     pubkey      OCTET STRING,   -- TPM2B_PUBLIC, size included
+ *     privkey     OCTET STRING }  -- TPM2B_PRIVATE, size included
+ *
+ * Only loadable keys without policies are supported; everything else is refused by name.
+ */
+export interface Tss2KeyFile {
+  /** True when the key has no password (emptyAuth TRUE). */
+  readonly emptyAuth: boolean;
+  /** A hierarchy (0x40000001 owner, ...) or a persistent key (0x81xxxxxx). */
+  readonly parent: number;
+  /** The hierarchy parent is the RSA 2048 storage primary instead of the ECC P-256 one. */
+  readonly rsaParent: boolean;
+  readonly description?: string;
+  /** TPM2B_PUBLIC exactly as stored: TPM2_Load takes it as is. */
+  readonly publicBlob: Buffer;
+  /** TPM2B_PRIVATE exactly as stored (encrypted by the parent; not a secret on its own). */
+  readonly privateBlob: Buffer;
+  readonly publicArea: TpmPublicArea;
+  /** DER of CERTIFICATE blocks in the same PEM file, in file order: leaf first. */
+  readonly certificates: readonly Buffer[];
+}
+
+export const TSS2_KEY_OID = Object.freeze({
+  loadable: '2.23.133.10.1.3',
+  importable: '2.23.133.10.1.4',
+  sealed: '2.23.133.10.1.5',
+  /** Written by early tpm2-tss-engine versions for loadable keys. */
+  legacyLoadable: '2.23.133.10.2',
+});
+
+const PEM_LABEL = 'TSS2 PRIVATE KEY';
+const HIERARCHIES: ReadonlySet<number> = new Set([TPM_RH.OWNER, TPM_RH.ENDORSEMENT, TPM_RH.PLATFORM, TPM_RH.NULL]);
+
+/** Parses a key file's bytes (PEM, or DER of the key alone); `path` is only for messages. */
+export function parseTss2KeyFile(content: Uint8Array, path: string): Tss2KeyFile {
+  const bytes = Buffer.from(content.buffer, content.byteOffset, content.byteLength);
+  if (bytes.length > 0 && bytes[0] === DER_TAG.SEQUENCE) return { ...parseTpmKeyDer(bytes, path), certificates: [] };
+  const text = bytes.toString('latin1');
+  const blocks = pemBlocks(text, path);
+  const keyBlocks = blocks.filter((block) => block.label === PEM_LABEL);
+  if (keyBlocks.length === 0) {
+    const labels = [...new Set(blocks.map((block) => block.label))];
+    const found = labels.length === 0 ? 'no PEM block' : `only ${labels.map((label) => `"${label}"`).join(', ')}`;
+    throw new SignerError('TPM_KEYFILE_INVALID', `${path} is not a TPM key file: it holds ${found}, not a "${PEM_LABEL}": give a key made by tpm2-openssl or tpm2_encodeobject, or handle:0x81...`);
+  }
+  if (keyBlocks.length > 1) {
+    throw new SignerError('TPM_KEYFILE_INVALID', `${path} holds ${keyBlocks.length} "${PEM_LABEL}" blocks: keep one key per file`);
+  }
+  const certificates = blocks.filter((block) => block.label === 'CERTIFICATE').map((block) => block.der);
+  return { ...parseTpmKeyDer((keyBlocks[0] as PemBlock).der, path), certificates };
+}
+
+interface PemBlock {
+  readonly label: string;
+  readonly der: Buffer;
+}
+
+function pemBlocks(text: string, path: string): PemBlock[] {
+  const blocks: PemBlock[] = [];
+  const begin = /-----BEGIN ([A-Z0-9 ]+)-----/g;
+  for (let match = begin.exec(text); match !== null; match = begin.exec(text)) {
+    const label = match[1] as string;
+    const endMarker = `-----END ${label}-----`;
+    const bodyStart = match.index + match[0].length;
+    const endIndex = text.indexOf(endMarker, bodyStart);
+    if (endIndex === -1) {
+      throw new SignerError('TPM_KEYFILE_INVALID', `${path} is truncated: its "${label}" block has no END line: copy the whole file again`);
+    }
+    const body = text.slice(bodyStart, endIndex).replace(/\s+/g, '');
+    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(body) || body.length % 4 !== 0) {
+      throw new SignerError('TPM_KEYFILE_INVALID', `${path} has a "${label}" block that is not valid base64 (headers or damaged lines): copy the file again`);
+    }
+    blocks.push({ label, der: Buffer.from(body, 'base64') });
+    begin.lastIndex = endIndex + endMarker.length;
+  }
+  return blocks;
+}
+
+function parseTpmKeyDer(der: Buffer, path: string): Omit<Tss2KeyFile, 'certificates'> {
+  try {
+    return parseTpmKeyFields(der, path);
+  } catch (error) {
+    // Low-level readers do not know the file; their problems mean the bytes are damaged.
+    if (!isSignerError(error) || error.message.startsWith(path)) throw error;
+    if (error.code === 'TPM_KEYFILE_INVALID') throw corruptKey(path, error.message, error);
+    throw new SignerError(error.code, `${path}: ${error.message}`, { cause: error });
+  }
+}
+
+function corruptKey(path: string, problem: string, cause?: unknown): SignerError {
+  return new SignerError(
+    'TPM_KEYFILE_INVALID',
+    `${path} holds a TSS2 PRIVATE KEY that is truncated or corrupt (${problem}): copy the file again or re-create the key`,
+    cause === undefined ? undefined : { cause },
+  );
+}
+
+function parseTpmKeyFields(der: Buffer, path: string): Omit<Tss2KeyFile, 'certificates'> {
+  const corrupt = (problem: string): SignerError => corruptKey(path, problem);
+  const outer = readElement(der, 0);
+  if (outer.tag !== DER_TAG.SEQUENCE) throw corrupt('it does not start with a SEQUENCE');
+  if (outer.end !== der.length) throw corrupt(`${der.length - outer.end} byte(s) follow the key`);
+  const fields = readChildren(outer.value);
+
+  let index = 0;
+  const next = (): DerElement | undefined => fields[index];
+  const typeField = next();
+  if (typeField?.tag !== DER_TAG.OBJECT_IDENTIFIER) throw corrupt('no key type OID');
+  index++;
+  checkKeyType(decodeObjectIdentifier(typeField.value), path);
+
+  let emptyAuth = false;
+  let rsaParent = false;
+  let description: string | undefined;
+  for (let field = next(); field !== undefined && (field.tag & 0xe0) === 0xa0; field = next()) {
+    const number = field.tag & 0x1f;
+    const inner = explicitInner(field, corrupt);
+    switch (number) {
+      case 0:
+        emptyAuth = decodeBoolean(expectTag(inner, DER_TAG.BOOLEAN, 'emptyAuth', corrupt).value);
+        break;
+      case 1:
+        throw unsupported(path, 'is bound to a TPM policy (the [1] policy field), e.g. PCR values');
+      case 2:
+        throw unsupported(path, 'carries an import secret (the [2] secret field) of a key that must be imported first');
+      case 3:
+        throw unsupported(path, 'carries signed authorization policies (the [3] authPolicy field)');
+      case 4:
+        description = expectTag(inner, DER_TAG.UTF8_STRING, 'description', corrupt).value.toString('utf8');
+        break;
+      case 5:
+        rsaParent = decodeBoolean(expectTag(inner, DER_TAG.BOOLEAN, 'rsaParent', corrupt).value);
+        break;
+      default:
+        throw unsupported(path, `has an optional field [${number}] that this version does not know`);
+    }
+    index++;
+  }
+
+  const parentField = expectTag(next(), DER_TAG.INTEGER, 'parent', corrupt);
+  index++;
+  const publicField = expectTag(next(), DER_TAG.OCTET_STRING, 'pubkey', corrupt);
+  index++;
+  const privateField = expectTag(next(), DER_TAG.OCTET_STRING, 'privkey', corrupt);
+  index++;
+  if (index !== fields.length) throw corrupt(`${fields.length - index} unexpected field(s) after privkey`);
+
+  const parent = decodeUint32(parentField.value);
+  checkParent(parent, path);
+  const publicBlob = Buffer.from(publicField.value);
+  const privateBlob = Buffer.from(privateField.value);
+  const publicArea = parsePublicBlob(publicBlob);
+  checkSized(privateBlob, 'privkey', corrupt);
+  return { emptyAuth, parent, rsaParent, ...(description !== undefined ? { description } : {}), publicBlob, privateBlob, publicArea };
+}
+
+function checkKeyType(oid: string, path: string): void {
+  if (oid === TSS2_KEY_OID.loadable || oid === TSS2_KEY_OID.legacyLoadable) return;
+  if (oid === TSS2_KEY_OID.importable) {
+    throw unsupported(path, `is an importable key (${oid}) that must go through TPM2_Import first; only loadable keys (${TSS2_KEY_OID.loadable}) are supported`);
+  }
+  if (oid === TSS2_KEY_OID.sealed) {
+    throw unsupported(path, `holds sealed data (${oid}), not a signing key`);
+  }
+  throw new SignerError('TPM_KEYFILE_INVALID', `${path} is not a TPM 2.0 key: its type OID is ${oid}, not ${TSS2_KEY_OID.loadable}`);
+}
+
+function checkParent(parent: number, path: string): void {
+  if (HIERARCHIES.has(parent) || parent >>> 24 === TPM_HT.PERSISTENT) return;
+  throw new SignerError(
+    'TPM_KEYFILE_INVALID',
+    `${path} names parent 0x${parent.toString(16).padStart(8, '0')}, which is neither a hierarchy nor a persistent key (0x81xxxxxx): re-create the key under the owner hierarchy or a persistent parent`,
+  );
+}
+
+function parsePublicBlob(blob: Buffer): TpmPublicArea {
+  const reader = new TpmReader(blob, { what: 'pubkey (TPM2B_PUBLIC)', code: 'TPM_KEYFILE_INVALID' });
+  const area = reader.sized();
+  reader.end();
+  return parsePublicArea(area, { what: 'the public area (TPMT_PUBLIC)', code: 'TPM_KEYFILE_INVALID' });
+}
+
+function checkSized(blob: Buffer, field: string, corrupt: (problem: string) => SignerError): void {
+  if (blob.length < 2 || blob.readUInt16BE(0) !== blob.length - 2) throw corrupt(`${field} is not a TPM2B of its own length`);
+}
+
+function explicitInner(field: DerElement, corrupt: (problem: string) => SignerError): DerElement {
+  const children = readChildren(field.value);
+  const inner = children[0];
+  if (inner === undefined || children.length !== 1) throw corrupt(`field [${field.tag & 0x1f}] does not hold exactly one value`);
+  return inner;
+}
+
+function expectTag(field: DerElement | undefined, tag: number, name: string, corrupt: (problem: string) => SignerError): DerElement {
+  if (field === undefined) throw corrupt(`${name} is missing`);
+  if (field.tag !== tag) throw corrupt(`${name} has ASN.1 tag 0x${field.tag.toString(16)}`);
+  return field;
+}
+
+function unsupported(path: string, what: string): SignerError {
+  return new SignerError('NOT_SUPPORTED', `${path} ${what}, which is not supported: create a plain loadable key (tpm2-openssl genpkey, no policy)`);
+}

@@ -1,0 +1,59 @@
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Test } from 'tap';
+import { TpmClient } from '../../../src/keys/tpm/client.js';
+import { parseTcti } from '../../../src/keys/tpm/tcti.js';
+import { openTransport } from '../../../src/keys/tpm/transport.js';
+import { createTpmKeys, startSwtpm, type RunningSwtpm, type SwtpmOptions, type TpmFixture, type TpmKeyName } from '../../../scripts/fixtures/swtpm.js';
+
+/**
+ * Per-test swtpm processes and key fixtures, each in a fresh temp dir that teardown removes
+ * after stopping the simulator.
+ */
+export function tempDir(t: Test, prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), `${prefix}-`));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+export async function swtpmFor(t: Test, options: Omit<SwtpmOptions, 'stateDir'> & { stateDir?: string }): Promise<RunningSwtpm> {
+  const stateDir = options.stateDir ?? join(tempDir(t, 'swtpm'), 'state');
+  const swtpm = await startSwtpm({ ...options, stateDir });
+  t.teardown(() => swtpm.stop());
+  return swtpm;
+}
+
+export interface KeyRig {
+  readonly swtpm: RunningSwtpm;
+  readonly fixture: TpmFixture;
+  readonly dir: string;
+}
+
+export async function keyRig(t: Test, names?: readonly TpmKeyName[]): Promise<KeyRig> {
+  const dir = tempDir(t, 'tpm-keys');
+  const swtpm = await swtpmFor(t, { mode: 'tcp', stateDir: join(dir, 'state') });
+  const fixture = await createTpmKeys(swtpm, join(dir, 'keys'), names);
+  return { swtpm, fixture, dir };
+}
+
+/** A second simulator on a copy of the rig's TPM state, on a UNIX socket: same seeds, same keys. */
+export async function unixTwinOf(t: Test, rig: KeyRig): Promise<RunningSwtpm> {
+  const stateDir = join(tempDir(t, 'swtpm-unix'), 'state');
+  cpSync(rig.swtpm.stateDir, stateDir, { recursive: true, filter: (source) => !/swtpm\.(sock|ctrl|pid|log)$/.test(source) });
+  return swtpmFor(t, { mode: 'unix', stateDir });
+}
+
+/** Runs `use` with a client of its own on the simulator (one client at a time), then closes it. */
+export async function withClient<T>(swtpm: RunningSwtpm, use: (client: TpmClient) => Promise<T>): Promise<T> {
+  const transport = await openTransport(parseTcti(swtpm.tcti, 'test'));
+  try {
+    return await use(new TpmClient(transport));
+  } finally {
+    await transport.close();
+  }
+}
+
+export async function transientHandles(swtpm: RunningSwtpm): Promise<number[]> {
+  return withClient(swtpm, (client) => client.listTransientHandles());
+}

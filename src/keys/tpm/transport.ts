@@ -117,12 +117,17 @@ export function deviceOpenError(target: Extract<TpmTarget, { kind: 'device' }>, 
   }
 }
 
+/** Errors of a connection that died before a single response byte came back. */
+const droppedBeforeAnswer = new WeakSet<object>();
+
 class SocketTransport implements TpmTransport {
   readonly description: string;
   readonly #target: Extract<TpmTarget, { kind: 'tcp' | 'unix' }>;
   readonly #options: TransportOptions;
   readonly #queue = new CommandQueue();
   #socket: Socket | undefined;
+  /** Connections that have answered a command: only those may have died unnoticed. */
+  readonly #answered = new WeakSet<Socket>();
   #closed = false;
   #busy = false;
 
@@ -142,8 +147,23 @@ class SocketTransport implements TpmTransport {
     return this.#queue.run(async () => {
       if (this.#closed) throw new SignerError('INTERNAL', `the connection to the TPM at ${this.description} is closed`);
       // A connection that dropped while idle (swtpm restarted) is re-opened: no command was lost.
+      const socket = this.#socket;
+      const reused = socket !== undefined && this.#answered.has(socket);
       this.#socket ??= await this.#connect();
-      return this.#exchange(this.#socket, command);
+      try {
+        const response = await this.#exchange(this.#socket, command);
+        this.#answered.add(this.#socket);
+        return response;
+      } catch (error) {
+        // The drop may not have been noticed yet when the command went out on the old
+        // connection (EPIPE, a close with no byte back): the TPM never saw it, so one fresh
+        // connection is tried. A fresh connection that fails is reported as it is.
+        if (!reused || !droppedBeforeAnswer.has(error as object)) throw error;
+        this.#socket = await this.#connect();
+        const response = await this.#exchange(this.#socket, command);
+        this.#answered.add(this.#socket);
+        return response;
+      }
     });
   }
 
@@ -232,10 +252,14 @@ class SocketTransport implements TpmTransport {
         }
         finish(undefined, Buffer.from(response));
       };
+      const dropped = (error: SignerError): SignerError => {
+        if (received === 0) droppedBeforeAnswer.add(error);
+        return error;
+      };
       const onClose = (): void =>
-        finish(new SignerError('TPM_TRANSPORT_FAILED', `${this.description} closed the connection before answering: check that the TPM simulator is running and serves no other client`));
+        finish(dropped(new SignerError('TPM_TRANSPORT_FAILED', `${this.description} closed the connection before answering: check that the TPM simulator is running and serves no other client`)));
       const onError = (cause: Error): void =>
-        finish(new SignerError('TPM_TRANSPORT_FAILED', `the connection to ${this.description} failed (${errnoOf(cause)}) before the TPM answered`, { cause }));
+        finish(dropped(new SignerError('TPM_TRANSPORT_FAILED', `the connection to ${this.description} failed (${errnoOf(cause)}) before the TPM answered`, { cause })));
       const timer = setTimeout(
         () => finish(new SignerError('TPM_TRANSPORT_FAILED', `${this.description} did not answer within ${timeoutMs / 1000} s`)),
         timeoutMs,

@@ -69,6 +69,26 @@ t.test('a simulator that is gone: refused, then answering again after it is back
   t.equal((await transport.transmit(transientQuery)).toString('hex'), EMPTY_HANDLE_LIST);
 });
 
+t.test('a connection that died unnoticed after answering: the command is sent once more on a new one', async (t) => {
+  let connections = 0;
+  const { port } = await peer(t, (socket) => {
+    const mine = ++connections;
+    let commands = 0;
+    socket.on('data', () => {
+      commands++;
+      // The first connection answers once, then hangs up on the next command (a restart the
+      // client had not seen yet); the second connection answers everything.
+      if (mine === 1 && commands > 1) socket.destroy();
+      else socket.write(Buffer.from(EMPTY_HANDLE_LIST, 'hex'));
+    });
+  });
+  const transport = await openTransport({ kind: 'tcp', host: '127.0.0.1', port, origin: 'test' });
+  t.teardown(() => transport.close());
+  t.equal((await transport.transmit(transientQuery)).toString('hex'), EMPTY_HANDLE_LIST);
+  t.equal((await transport.transmit(transientQuery)).toString('hex'), EMPTY_HANDLE_LIST, 'answered on a new connection');
+  t.equal(connections, 2);
+});
+
 t.test('a peer that closes the connection instead of answering', async (t) => {
   let connections = 0;
   const { port } = await peer(t, (socket) => {

@@ -4,7 +4,7 @@ import { AsnConvert } from '@peculiar/asn1-schema';
 import { Certificate } from '@peculiar/asn1-x509';
 import { SignerError } from '../errors.js';
 import type { KeyType } from '../keys/types.js';
-import { DER_TAG, decodeDerOid, decodeDerSmallInteger, readDerChildren, readDerElement, readWholeDerElement } from './der.js';
+import { DER_TAG, decodeDerOid, decodeDerSmallInteger, readDerChildren, readDerElement, readWholeDerElement } from '../asn1/der.js';
 import { formatDistinguishedName } from './name.js';
 import { looksLikePem, parsePemBlocks } from './pem.js';
 

@@ -1,8 +1,7 @@
 import { SignerError } from '../errors.js';
-import { readDerElement } from '../sigv4x509/readDerElement.js';
+import { DER_TAG, readStrictDerElement } from '../asn1/der.js';
 
-const SEQUENCE = 0x30;
-const INTEGER = 0x02;
+const { SEQUENCE, INTEGER } = DER_TAG;
 
 /**
  * ECDSA signatures travel as ASN.1 DER `SEQUENCE { r INTEGER, s INTEGER }` (RFC 3279 2.2.3),
@@ -46,18 +45,18 @@ export function derEcdsaToRaw(der: Uint8Array, size: number): Uint8Array {
   if (!Number.isInteger(size) || size <= 0) {
     throw new SignerError('INTERNAL', `ECDSA coordinate size ${size} is not a positive whole number of bytes`);
   }
-  const sequence = readDerElement(der, 0);
-  if (sequence === undefined || sequence.tag !== SEQUENCE || sequence.end !== der.length) {
+  const sequence = readStrictDerElement(der);
+  if (sequence === undefined || sequence.tag !== SEQUENCE || sequence.encoded.length !== der.length) {
     throw malformed('DER signature is not exactly one SEQUENCE');
   }
-  const r = readDerElement(der, sequence.contentStart, sequence.end);
+  const r = readStrictDerElement(sequence.value);
   if (r === undefined || r.tag !== INTEGER) throw malformed('DER signature has no INTEGER r');
-  const s = readDerElement(der, r.end, sequence.end);
+  const s = readStrictDerElement(sequence.value, r.encoded.length);
   if (s === undefined || s.tag !== INTEGER) throw malformed('DER signature has no INTEGER s');
-  if (s.end !== sequence.end) throw malformed('DER signature has bytes after s');
+  if (r.encoded.length + s.encoded.length !== sequence.value.length) throw malformed('DER signature has bytes after s');
   const raw = new Uint8Array(2 * size);
-  copyInteger(der, r.contentStart, r.end, raw, 0, size, 'r');
-  copyInteger(der, s.contentStart, s.end, raw, size, size, 's');
+  copyInteger(r.value, raw, 0, size, 'r');
+  copyInteger(s.value, raw, size, size, 's');
   return raw;
 }
 
@@ -101,17 +100,16 @@ function writeInteger(out: Uint8Array, at: number, value: Uint8Array, start: num
   return at + value.length - start;
 }
 
-function copyInteger(der: Uint8Array, start: number, end: number, raw: Uint8Array, offset: number, size: number, name: 'r' | 's'): void {
-  if (end === start) throw malformed(`DER signature has an empty INTEGER ${name}`);
-  const first = der[start] ?? 0;
+function copyInteger(contents: Uint8Array, raw: Uint8Array, offset: number, size: number, name: 'r' | 's'): void {
+  if (contents.length === 0) throw malformed(`DER signature has an empty INTEGER ${name}`);
+  const first = contents[0] ?? 0;
   if ((first & 0x80) !== 0) throw malformed(`DER signature has a negative ${name}`);
-  if (first === 0 && end - start > 1 && ((der[start + 1] ?? 0) & 0x80) === 0) {
+  if (first === 0 && contents.length > 1 && ((contents[1] ?? 0) & 0x80) === 0) {
     throw malformed(`DER signature has a non-minimal INTEGER ${name}`);
   }
-  const significant = first === 0 && end - start > 1 ? start + 1 : start;
-  const length = end - significant;
-  if (length > size) throw malformed(`DER signature's ${name} is ${length} bytes, more than the ${size} of the curve`);
-  raw.set(der.subarray(significant, end), offset + size - length);
+  const significant = first === 0 && contents.length > 1 ? contents.subarray(1) : contents;
+  if (significant.length > size) throw malformed(`DER signature's ${name} is ${significant.length} bytes, more than the ${size} of the curve`);
+  raw.set(significant, offset + size - significant.length);
 }
 
 function malformed(detail: string): SignerError {

@@ -1,9 +1,5 @@
 import { SignerError } from '../errors.js';
-import { readDerElement } from './readDerElement.js';
-
-const SEQUENCE = 0x30;
-const INTEGER = 0x02;
-const EXPLICIT_VERSION = 0xa0;
+import { DER_TAG, readStrictDerElement } from '../asn1/der.js';
 
 /**
  * The certificate serial number in decimal, as `Credential=` carries it. Read straight from
@@ -12,18 +8,18 @@ const EXPLICIT_VERSION = 0xa0;
  * high bit set) is sign padding and drops out of the value.
  */
 export function certificateSerialDecimal(der: Uint8Array): string {
-  const certificate = readDerElement(der, 0);
-  if (certificate === undefined || certificate.tag !== SEQUENCE || certificate.end !== der.length) {
+  const certificate = readStrictDerElement(der);
+  if (certificate === undefined || certificate.tag !== DER_TAG.SEQUENCE || certificate.encoded.length !== der.length) {
     throw notACertificate('it is not one DER SEQUENCE');
   }
-  const tbs = readDerElement(der, certificate.contentStart, certificate.end);
-  if (tbs === undefined || tbs.tag !== SEQUENCE) throw notACertificate('its TBSCertificate is missing');
-  let field = readDerElement(der, tbs.contentStart, tbs.end);
-  if (field !== undefined && field.tag === EXPLICIT_VERSION) field = readDerElement(der, field.end, tbs.end);
-  if (field === undefined || field.tag !== INTEGER || field.end === field.contentStart) {
+  const tbs = readStrictDerElement(certificate.value);
+  if (tbs === undefined || tbs.tag !== DER_TAG.SEQUENCE) throw notACertificate('its TBSCertificate is missing');
+  let field = readStrictDerElement(tbs.value);
+  if (field !== undefined && field.tag === DER_TAG.CONTEXT_0_CONSTRUCTED) field = readStrictDerElement(tbs.value, field.encoded.length);
+  if (field === undefined || field.tag !== DER_TAG.INTEGER || field.value.length === 0) {
     throw notACertificate('its serial number is missing');
   }
-  const serial = der.subarray(field.contentStart, field.end);
+  const serial = field.value;
   if (((serial[0] ?? 0) & 0x80) !== 0) {
     throw new SignerError('CERT_INVALID', 'certificate serial number is negative, which RFC 5280 forbids and the service rejects: reissue the certificate');
   }

@@ -8,7 +8,7 @@ import {
   expectDerPrimitive,
   readWholeDerElement,
   type DerElement,
-} from '../../certs/der.js';
+} from '../../asn1/der.js';
 import { SignerError } from '../../errors.js';
 import { PKCS12_KDF_PURPOSE, pkcs12Kdf } from './pkcs12-kdf.js';
 

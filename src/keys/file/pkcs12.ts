@@ -13,7 +13,7 @@ import {
 } from '@peculiar/asn1-pfx';
 import { EncryptedPrivateKeyInfo } from '@peculiar/asn1-pkcs8';
 import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
-import { DER_TAG, decodeDerOid, expectDerConstructed, readDerChildren, readWholeDerElement } from '../../certs/der.js';
+import { DER_TAG, decodeDerOid, expectDerConstructed, readDerChildren, readWholeDerElement } from '../../asn1/der.js';
 import { SignerError } from '../../errors.js';
 import { decryptWithPassword, MAX_PBE_ITERATIONS, type EncryptionAlgorithm, type PasswordForms } from './pbe.js';
 import { PKCS12_KDF_HASHES, PKCS12_KDF_PURPOSE, bmpPassword, pkcs12Kdf, type Pkcs12KdfHash } from './pkcs12-kdf.js';

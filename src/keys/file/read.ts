@@ -1,7 +1,7 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { EncryptedPrivateKeyInfo, PrivateKeyInfo } from '@peculiar/asn1-pkcs8';
 import { AsnConvert } from '@peculiar/asn1-schema';
-import { DER_TAG, readDerChildren, readWholeDerElement } from '../../certs/der.js';
+import { DER_TAG, readDerChildren, readWholeDerElement } from '../../asn1/der.js';
 import { isPkcs12, isX509Certificate } from '../../certs/load.js';
 import { looksLikePem, parsePemBlocks, type PemBlock } from '../../certs/pem.js';
 import { SignerError } from '../../errors.js';

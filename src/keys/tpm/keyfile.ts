@@ -2,13 +2,15 @@ import { SignerError, isSignerError } from '../../errors.js';
 import { TPM_HT, TPM_RH } from './constants.js';
 import {
   DER_TAG,
-  decodeBoolean,
-  decodeObjectIdentifier,
-  decodeUint32,
-  readChildren,
-  readElement,
+  decodeDerBoolean,
+  decodeDerOid,
+  decodeDerSmallInteger,
+  describeDerProblem,
+  readDerChildren,
+  readDerElement,
   type DerElement,
-} from './der.js';
+  type DerProblem,
+} from '../../asn1/der.js';
 import { TpmReader } from './marshal.js';
 import { parsePublicArea, type TpmPublicArea } from './publicArea.js';
 
@@ -122,19 +124,48 @@ function corruptKey(path: string, problem: string, cause?: unknown): SignerError
   );
 }
 
+/**
+ * DER problems as TPM_KEYFILE_INVALID, worded with the offset (within the enclosing value) so a
+ * damaged file can be compared with `openssl asn1parse`; parseTpmKeyDer adds which file.
+ */
+function keyfileDerProblem(problem: DerProblem): SignerError {
+  return new SignerError('TPM_KEYFILE_INVALID', describeKeyfileDerProblem(problem));
+}
+
+function describeKeyfileDerProblem(problem: DerProblem): string {
+  switch (problem.kind) {
+    case 'no element':
+    case 'missing length': return `an element header is cut off at offset ${problem.offset}`;
+    case 'multi-byte tag': return `multi-byte tag at offset ${problem.offset}`;
+    case 'indefinite length': return `indefinite length at offset ${problem.offset}`;
+    case 'length too large': return `a length of ${problem.lengthBytes} bytes at offset ${problem.offset}`;
+    case 'truncated length': return `a length is cut off at offset ${problem.offset}`;
+    case 'past the end': return `an element at offset ${problem.offset} needs ${problem.length} bytes, ${problem.available} left`;
+    case 'empty OID': return 'an empty OBJECT IDENTIFIER';
+    case 'OID cut off': return 'an OBJECT IDENTIFIER is cut off';
+    case 'OID arc too large': return 'an OBJECT IDENTIFIER arc is too large';
+    case 'BOOLEAN size': return `a BOOLEAN of ${problem.size} bytes`;
+    case 'empty INTEGER': return 'an empty INTEGER';
+    case 'negative INTEGER': return 'a negative INTEGER';
+    case 'INTEGER too large': return 'an INTEGER larger than 32 bits';
+    // Not met here: tags are checked (expectTag) before decoding, and only constructed fields are split.
+    default: return describeDerProblem(problem);
+  }
+}
+
 function parseTpmKeyFields(der: Buffer, path: string): Omit<Tss2KeyFile, 'certificates'> {
   const corrupt = (problem: string): SignerError => corruptKey(path, problem);
-  const outer = readElement(der, 0);
+  const outer = readDerElement(der, 0, keyfileDerProblem);
   if (outer.tag !== DER_TAG.SEQUENCE) throw corrupt('it does not start with a SEQUENCE');
-  if (outer.end !== der.length) throw corrupt(`${der.length - outer.end} byte(s) follow the key`);
-  const fields = readChildren(outer.value);
+  if (outer.encoded.length !== der.length) throw corrupt(`${der.length - outer.encoded.length} byte(s) follow the key`);
+  const fields = readDerChildren(outer, keyfileDerProblem);
 
   let index = 0;
   const next = (): DerElement | undefined => fields[index];
   const typeField = next();
-  if (typeField?.tag !== DER_TAG.OBJECT_IDENTIFIER) throw corrupt('no key type OID');
+  if (typeField?.tag !== DER_TAG.OID) throw corrupt('no key type OID');
   index++;
-  checkKeyType(decodeObjectIdentifier(typeField.value), path);
+  checkKeyType(decodeDerOid(typeField, 'type', keyfileDerProblem), path);
 
   let emptyAuth = false;
   let rsaParent = false;
@@ -144,7 +175,7 @@ function parseTpmKeyFields(der: Buffer, path: string): Omit<Tss2KeyFile, 'certif
     const inner = explicitInner(field, corrupt);
     switch (number) {
       case 0:
-        emptyAuth = decodeBoolean(expectTag(inner, DER_TAG.BOOLEAN, 'emptyAuth', corrupt).value);
+        emptyAuth = decodeDerBoolean(expectTag(inner, DER_TAG.BOOLEAN, 'emptyAuth', corrupt), 'emptyAuth', keyfileDerProblem);
         break;
       case 1:
         throw unsupported(path, 'is bound to a TPM policy (the [1] policy field), e.g. PCR values');
@@ -153,10 +184,10 @@ function parseTpmKeyFields(der: Buffer, path: string): Omit<Tss2KeyFile, 'certif
       case 3:
         throw unsupported(path, 'carries signed authorization policies (the [3] authPolicy field)');
       case 4:
-        description = expectTag(inner, DER_TAG.UTF8_STRING, 'description', corrupt).value.toString('utf8');
+        description = Buffer.from(expectTag(inner, DER_TAG.UTF8_STRING, 'description', corrupt).value).toString('utf8');
         break;
       case 5:
-        rsaParent = decodeBoolean(expectTag(inner, DER_TAG.BOOLEAN, 'rsaParent', corrupt).value);
+        rsaParent = decodeDerBoolean(expectTag(inner, DER_TAG.BOOLEAN, 'rsaParent', corrupt), 'rsaParent', keyfileDerProblem);
         break;
       default:
         throw unsupported(path, `has an optional field [${number}] that this version does not know`);
@@ -172,7 +203,7 @@ function parseTpmKeyFields(der: Buffer, path: string): Omit<Tss2KeyFile, 'certif
   index++;
   if (index !== fields.length) throw corrupt(`${fields.length - index} unexpected field(s) after privkey`);
 
-  const parent = decodeUint32(parentField.value);
+  const parent = decodeDerSmallInteger(parentField, 'parent', 0xffff_ffff, keyfileDerProblem);
   checkParent(parent, path);
   const publicBlob = Buffer.from(publicField.value);
   const privateBlob = Buffer.from(privateField.value);
@@ -212,7 +243,7 @@ function checkSized(blob: Buffer, field: string, corrupt: (problem: string) => S
 }
 
 function explicitInner(field: DerElement, corrupt: (problem: string) => SignerError): DerElement {
-  const children = readChildren(field.value);
+  const children = readDerChildren(field, keyfileDerProblem);
   const inner = children[0];
   if (inner === undefined || children.length !== 1) throw corrupt(`field [${field.tag & 0x1f}] does not hold exactly one value`);
   return inner;

@@ -1,20 +1,38 @@
+import { homedir } from 'node:os';
 import type { Command } from 'commander';
 import { addSigningOptions, identityOptionsFrom, sessionOptionsFrom, type SigningFlags } from './options.js';
 import { debugFor, writeStdout } from './io.js';
+
+interface CredentialProcessFlags extends SigningFlags {
+  cache?: boolean;
+}
 
 export function registerCredentialProcessCommand(program: Command): void {
   addSigningOptions(
     program
       .command('credential-process')
       .description('Print temporary credentials as credential_process JSON (for ~/.aws/config)'),
-  ).action(async (flags: SigningFlags) => {
-    const { obtainCredentialsOnce } = await import('../credentials/obtain.js');
-    const { formatCredentialProcessOutput } = await import('../credentials/process-output.js');
-    const credentials = await obtainCredentialsOnce({
-      identity: identityOptionsFrom(flags, process.env),
-      session: sessionOptionsFrom(flags),
-      debug: debugFor(flags),
+  )
+    .option('--cache', 'reuse credentials while more than 15 minutes remain (stored 0600 in $XDG_RUNTIME_DIR or ~/.cache)')
+    .action(async (flags: CredentialProcessFlags) => {
+      const { formatCredentialProcessOutput } = await import('../credentials/process-output.js');
+      const options = {
+        identity: identityOptionsFrom(flags, process.env),
+        session: sessionOptionsFrom(flags),
+        debug: debugFor(flags),
+      };
+      let credentials;
+      if (flags.cache === true) {
+        const { obtainCredentialsCached, defaultCacheDirectory } = await import('../credentials/cache.js');
+        credentials = await obtainCredentialsCached({
+          ...options,
+          cacheDirectory: defaultCacheDirectory(process.env, homedir()),
+          uid: process.getuid?.(),
+        });
+      } else {
+        const { obtainCredentialsOnce } = await import('../credentials/obtain.js');
+        credentials = await obtainCredentialsOnce(options);
+      }
+      await writeStdout(formatCredentialProcessOutput(credentials));
     });
-    await writeStdout(formatCredentialProcessOutput(credentials));
-  });
 }

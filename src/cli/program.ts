@@ -5,6 +5,8 @@ import { registerSignStringCommand } from './sign-string.js';
 import { registerReadCertificateDataCommand } from './read-certificate-data.js';
 import { registerVersionCommand } from './version.js';
 import { registerEmulateCommand } from './emulate.js';
+import { registerServeCommand } from './serve.js';
+import { registerUpdateCommand } from './update.js';
 
 /**
  * The composition root of the CLI: one commander program, one register function per command.
@@ -23,6 +25,8 @@ export function buildProgram(): Command {
     registerCredentialProcessCommand,
     registerSignStringCommand,
     registerReadCertificateDataCommand,
+    registerServeCommand,
+    registerUpdateCommand,
     registerEmulateCommand,
     registerVersionCommand,
   ]) {

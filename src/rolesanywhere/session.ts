@@ -7,7 +7,7 @@ import { parseArn } from './arn.js';
 import { resolveEndpoint, type ResolvedEndpoint } from './endpoint.js';
 import { buildCreateSessionRequest, type CreateSessionHttpRequest, type CreateSessionParameters } from './request.js';
 import { createSession } from './client.js';
-import { createHttpSend, type HttpSend } from './http.js';
+import type { HttpOptions, HttpSend } from './http.js';
 
 /** The CreateSession half of the configuration: what to ask for and where. */
 export interface SessionOptions {
@@ -62,7 +62,7 @@ export function prepareSession(options: SessionOptions, send?: HttpSend): Prepar
   return {
     endpoint,
     request: buildCreateSessionRequest(endpoint, parameters),
-    send: send ?? createHttpSend({ insecureSkipVerify: options.insecureSkipVerify === true, useProxyFromEnvironment: options.withProxy === true && !isLoopback(endpoint.url) }),
+    send: send ?? lazyHttpSend({ insecureSkipVerify: options.insecureSkipVerify === true, useProxyFromEnvironment: options.withProxy === true && !isLoopback(endpoint.url) }),
   };
 }
 
@@ -88,6 +88,15 @@ export async function requestCredentials(
       return signed.headers;
     },
   });
+}
+
+/** The HTTP stack (undici) is loaded on the first request: a cache hit never pays for it. */
+function lazyHttpSend(options: HttpOptions): HttpSend {
+  let loaded: Promise<HttpSend> | undefined;
+  return async (request) => {
+    loaded ??= import('./http.js').then(({ createHttpSend }) => createHttpSend(options));
+    return (await loaded)(request);
+  };
 }
 
 function requireFlag(value: string | undefined, flag: string): string {

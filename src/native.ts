@@ -1,0 +1,112 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SignerError } from './errors.js';
+
+/**
+ * The optional N-API addon built from native/ (see native/hardening.c). Everything here works
+ * without it: callers get `{ reason }` instead of the addon and say what they could not enforce.
+ */
+export interface NativeAddon {
+  /** IP_TTL / IPV6_UNICAST_HOPS on a socket; throws (code = errno name) when the kernel refuses. */
+  setHopLimit(fd: number, hops: number): void;
+  getHopLimit(fd: number): number;
+  /** RLIMIT_CORE 0 and PR_SET_DUMPABLE 0; each flag says whether that step took effect. */
+  disableCoreDumps(): { coreLimitZero: boolean; nonDumpable: boolean };
+  /** What the kernel reports now: core limits (-1 = unlimited) and the dumpable flag (-1 = unknown). */
+  processProtection(): { coreSoftLimit: number; coreHardLimit: number; dumpable: number };
+  /** mlock; false when the memlock limit or privileges do not allow it. */
+  lockMemory(buffer: ArrayBufferView): boolean;
+  unlockMemory(buffer: ArrayBufferView): void;
+}
+
+export type NativeLoad = { readonly addon: NativeAddon } | { readonly addon?: undefined; readonly reason: string };
+
+const ADDON_FILE = join('native', 'build', 'Release', 'roles_anywhere_native.node');
+
+/** Set to 1 to run as if the addon had not been built (what users without a compiler get). */
+export const DISABLE_NATIVE_ENV = 'ROLES_ANYWHERE_NO_NATIVE';
+
+/**
+ * Finds the addon in the package root (the nearest parent of this file holding native/build),
+ * so it is found from dist/, from a test build directory and from node_modules alike.
+ */
+export function loadNativeAddon(env: Readonly<Record<string, string | undefined>> = process.env, startDir = dirname(fileURLToPath(import.meta.url))): NativeLoad {
+  if (env[DISABLE_NATIVE_ENV] === '1') return { reason: `${DISABLE_NATIVE_ENV}=1 is set` };
+  const path = findUp(startDir, ADDON_FILE);
+  if (path === undefined) return { reason: 'the native addon is not built (run npm run build with a C compiler and Python installed)' };
+  try {
+    return { addon: createRequire(import.meta.url)(path) as NativeAddon };
+  } catch (error) {
+    const detail = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    return { reason: `the native addon at ${path} does not load (${detail}): rebuild it with npm run build` };
+  }
+}
+
+function findUp(start: string, relative: string): string | undefined {
+  for (let dir = start; ; dir = dirname(dir)) {
+    const candidate = join(dir, relative);
+    if (existsSync(candidate)) return candidate;
+    if (dirname(dir) === dir) return undefined;
+  }
+}
+
+/** What long-running modes could and could not do to keep secrets out of dumps and swap. */
+export interface HardeningReport {
+  readonly enforced: readonly string[];
+  readonly missing: readonly string[];
+}
+
+/**
+ * Called once at the start of `serve` and `update`: those processes hold a logged-in token and
+ * live credentials for hours, so a core dump or a same-user debugger must not be able to read
+ * them. Irreversible for the process, which is the point.
+ */
+export function hardenProcess(load: NativeLoad): HardeningReport {
+  if (load.addon === undefined) {
+    return { enforced: [], missing: ['core dumps not disabled', 'process still dumpable (same-user ptrace, /proc/<pid>/mem)', 'secrets not locked in memory'] };
+  }
+  const result = load.addon.disableCoreDumps();
+  const enforced: string[] = [];
+  const missing: string[] = [];
+  (result.coreLimitZero ? enforced : missing).push(result.coreLimitZero ? 'core dumps disabled (RLIMIT_CORE 0)' : 'core dumps not disabled (setrlimit refused)');
+  (result.nonDumpable ? enforced : missing).push(result.nonDumpable ? 'process not dumpable (PR_SET_DUMPABLE 0)' : 'process still dumpable (prctl refused or not Linux)');
+  return { enforced, missing };
+}
+
+/**
+ * mlock a secret buffer where permitted. Returns an unlock function (no-op when nothing was
+ * locked) to call after the buffer is zeroed.
+ */
+export function lockSecret(load: NativeLoad, buffer: ArrayBufferView): { locked: boolean; unlock: () => void } {
+  if (load.addon === undefined) return { locked: false, unlock: () => {} };
+  const addon = load.addon;
+  const locked = addon.lockMemory(buffer);
+  return { locked, unlock: locked ? () => addon.unlockMemory(buffer) : () => {} };
+}
+
+/** The reference helper's default, which is also Linux's: nothing to enforce. */
+export const DEFAULT_HOP_LIMIT = 64;
+
+/**
+ * Hardens the process before any key is opened (so a PIN never sits in a dumpable process) and
+ * returns one warning line naming what could not be enforced, or undefined. A hop limit other
+ * than the default cannot be honoured without the addon: that throws instead of warning.
+ * `hopLimit` is given by `serve` only.
+ */
+export function hardenLongRunningProcess(load: NativeLoad, hopLimit?: number): string | undefined {
+  if (hopLimit !== undefined) requireHopLimitSupport(load, hopLimit);
+  const missing = [...hardenProcess(load).missing];
+  if (load.addon === undefined && hopLimit !== undefined) missing.unshift('hop limit left at the system default');
+  if (missing.length === 0) return undefined;
+  const why = load.addon === undefined ? `native addon not loaded (${load.reason})` : 'hardening incomplete';
+  return `warning: ${why}: ${missing.join(', ')}`;
+}
+
+/** Fails clearly, instead of silently serving with the system default, when a limit is asked for. */
+export function requireHopLimitSupport(load: NativeLoad, hopLimit: number): void {
+  if (load.addon === undefined && hopLimit !== DEFAULT_HOP_LIMIT) {
+    throw new SignerError('HARDENING_UNAVAILABLE', `--hop-limit ${hopLimit} cannot be enforced: ${load.reason}`);
+  }
+}

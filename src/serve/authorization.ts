@@ -1,0 +1,92 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { closeSync, fstatSync, openSync, readSync, constants as fsConstants } from 'node:fs';
+import { SignerError } from '../errors.js';
+
+/**
+ * The container endpoint's authorization token, compared in constant time: both sides are
+ * hashed to 32 bytes first, so neither the length nor a prefix of the token leaks through
+ * answer times. The expected token comes from a fixed value or from a file that may be rotated
+ * (as Kubernetes does with projected tokens); the file is read again at most once a second.
+ */
+export interface AuthorizationCheck {
+  (presented: string | undefined): boolean;
+}
+
+export interface TokenFileOptions {
+  readonly path: string;
+  readonly clock: () => Date;
+  readonly rereadAfterMs?: number;
+}
+
+/** `expectedDigest` gives the SHA-256 of the token to accept (32 bytes). */
+export function createAuthorizationCheck(expectedDigest: () => Buffer): AuthorizationCheck {
+  return (presented) => {
+    if (presented === undefined || presented === '') return false;
+    return timingSafeEqual(expectedDigest(), digest(Buffer.from(presented, 'utf8')));
+  };
+}
+
+/** A fixed token, kept as its digest only; the caller zeroes its own buffer afterwards. */
+export function fixedTokenDigest(token: Buffer): () => Buffer {
+  if (token.length === 0) throw new SignerError('CONFIG_INVALID', 'the container authorization token is empty: set a non-empty token');
+  const expected = digest(token);
+  return () => expected;
+}
+
+/** A token file, re-read when it may have been rotated; errors of the first read are fatal. */
+export function tokenFileDigest(options: TokenFileOptions): () => Buffer {
+  const rereadAfterMs = options.rereadAfterMs ?? 1000;
+  let current = digestOfFile(options.path);
+  let readAt = options.clock().getTime();
+  return () => {
+    const now = options.clock().getTime();
+    if (now - readAt >= rereadAfterMs) {
+      readAt = now;
+      try {
+        current = digestOfFile(options.path);
+      } catch {
+        // A rotation in progress (file briefly missing or empty) keeps the previous token.
+      }
+    }
+    return current;
+  };
+}
+
+function digestOfFile(path: string): Buffer {
+  const token = readTokenFile(path);
+  try {
+    return digest(token);
+  } finally {
+    token.fill(0);
+  }
+}
+
+const MAX_TOKEN_FILE_BYTES = 16 * 1024;
+
+export function readTokenFile(path: string): Buffer {
+  let fd: number;
+  try {
+    fd = openSync(path, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW);
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code ?? 'error';
+    throw new SignerError('CONFIG_INVALID', `cannot read the container token file ${path} (${code}): check the path and its permissions`);
+  }
+  try {
+    const size = fstatSync(fd).size;
+    if (size > MAX_TOKEN_FILE_BYTES) throw new SignerError('CONFIG_INVALID', `the container token file ${path} is larger than 16 KiB: it should hold only the token`);
+    const buffer = Buffer.alloc(size);
+    const read = readSync(fd, buffer, 0, size, 0);
+    const token = buffer.subarray(0, read);
+    if (token.length === 0) throw new SignerError('CONFIG_INVALID', `the container token file ${path} is empty: write the token into it`);
+    if (token.includes(0x0a) || token.includes(0x0d)) {
+      throw new SignerError('CONFIG_INVALID', `the container token file ${path} contains a line break, which SDKs refuse to send in a header: write the token without a newline (printf, not echo)`);
+    }
+    return token;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function digest(value: Buffer): Buffer {
+  return createHash('sha256').update(value).digest();
+}

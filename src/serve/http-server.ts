@@ -1,0 +1,129 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { SignerError } from '../errors.js';
+import type { DebugLog } from '../debug.js';
+import type { NativeAddon } from '../native.js';
+import { urlHost, type BindPlan } from './bind.js';
+import { withoutQuery, type ServeHandler } from './types.js';
+
+export interface HttpServerOptions {
+  readonly bind: BindPlan;
+  readonly port: number;
+  readonly handler: ServeHandler;
+  /** Applied to the listening socket and to every accepted one; needs the addon. */
+  readonly hopLimit?: { readonly hops: number; readonly addon: NativeAddon };
+  readonly debug: DebugLog;
+  /** Notices that always reach the log (a connection dropped for lack of a hop limit). */
+  readonly log: (line: string) => void;
+}
+
+export interface RunningHttpServer {
+  /** http://host:port/ with the port actually bound. */
+  readonly url: string;
+  readonly port: number;
+  readonly server: Server;
+  /** Stops accepting, lets requests in progress finish for up to graceMs, then cuts the rest. */
+  close(graceMs?: number): Promise<void>;
+}
+
+/**
+ * A small node:http server around a ServeHandler. The hop limit is set on the listening
+ * socket (Linux copies it to accepted sockets, so even the SYN-ACK is limited) and again on
+ * each accepted socket, as the reference helper does; a socket the limit cannot be set on is
+ * closed before any byte is answered. Request bodies are never read: no endpoint takes one.
+ */
+export async function startHttpServer(options: HttpServerOptions): Promise<RunningHttpServer> {
+  const server = createServer({ requestTimeout: 15_000, headersTimeout: 10_000, keepAliveTimeout: 5_000 }, (request, response) => {
+    void answer(request, response, options);
+  });
+  server.maxHeadersCount = 64;
+  if (options.hopLimit !== undefined) {
+    const { hops, addon } = options.hopLimit;
+    server.on('connection', (socket: Socket) => {
+      try {
+        addon.setHopLimit(socketFd(socket), hops);
+      } catch (error) {
+        options.log(`dropped a connection: cannot set its hop limit (${(error as Error).message})`);
+        socket.destroy();
+      }
+    });
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException) => {
+      reject(new SignerError('SERVE_BIND_FAILED', `cannot listen on ${urlHost(options.bind.host, options.bind.family)}:${options.port} (${error.code ?? error.message}): ${bindHint(error.code)}`, { cause: error }));
+    };
+    server.once('error', onError);
+    server.listen({ host: options.bind.host, port: options.port, ipv6Only: options.bind.family === 6, exclusive: true }, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+
+  if (options.hopLimit !== undefined) {
+    try {
+      options.hopLimit.addon.setHopLimit(socketFd(server), options.hopLimit.hops);
+    } catch (error) {
+      server.close();
+      throw new SignerError('HARDENING_UNAVAILABLE', `cannot set the hop limit ${options.hopLimit.hops} on the listening socket (${(error as Error).message}): run without --hop-limit or report this`, { cause: error });
+    }
+  }
+
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : options.port;
+  return {
+    url: `http://${urlHost(options.bind.host, options.bind.family)}:${port}/`,
+    port,
+    server,
+    close: (graceMs = 2000) => closeServer(server, graceMs),
+  };
+}
+
+async function answer(request: IncomingMessage, response: ServerResponse, options: HttpServerOptions): Promise<void> {
+  request.resume();
+  let status = 500;
+  try {
+    const result = await options.handler({ method: request.method ?? 'GET', url: request.url ?? '/', headers: request.headers });
+    status = result.status;
+    response.writeHead(result.status, { ...result.headers, 'content-length': Buffer.byteLength(result.body) });
+    response.end(result.body);
+  } catch (error) {
+    options.log(`internal error answering ${request.method ?? '?'} ${withoutQuery(request.url ?? '/')}: ${(error as Error).name}`);
+    if (!response.headersSent) response.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
+    response.end('Internal Server Error');
+  }
+  // Paths carry no secrets (tokens travel in headers); headers are never logged.
+  options.debug(`${request.method ?? '?'} ${withoutQuery(request.url ?? '/')} -> ${status}`);
+}
+
+/** node:net keeps the descriptor on its internal handle; there is no public accessor. */
+function socketFd(target: Socket | Server): number {
+  const fd = (target as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
+  if (typeof fd !== 'number' || fd < 0) throw new Error('no file descriptor for this socket');
+  return fd;
+}
+
+function bindHint(code: string | undefined): string {
+  switch (code) {
+    case 'EADDRINUSE':
+      return 'another process uses that port: stop it or pick another --port';
+    case 'EADDRNOTAVAIL':
+      return 'no interface has that address: check --bind';
+    case 'EACCES':
+      return 'ports below 1024 need privileges: pick a --port above 1023';
+    default:
+      return 'check --bind and --port';
+  }
+}
+
+function closeServer(server: Server, graceMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+    timer.unref();
+    server.close(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
+}

@@ -1,0 +1,84 @@
+import { formatExpiration } from '../credentials/types.js';
+import type { CredentialsSnapshot } from '../credentials/refresher.js';
+import { describeUnavailable } from './unavailable.js';
+import type { TokenStore } from './token-store.js';
+import { hasHeader, headerValue, json, pathOf, text, type ServeHandler, type ServeRequest, type ServeResponse } from './types.js';
+
+/**
+ * An IMDSv2 endpoint as the AWS SDKs use it (FACTS.md section 5): a session token from
+ * `PUT /latest/api/token`, then the role name and the role's credentials, from both the classic
+ * `security-credentials/` tree and the newer `security-credentials-extended/` tree (which adds
+ * AccountId). IMDSv1 (no token) is refused with 401, as on an instance that requires IMDSv2.
+ */
+export interface ImdsOptions {
+  readonly tokens: TokenStore;
+  readonly credentials: () => Promise<CredentialsSnapshot>;
+  /** The role's name (last path segment of the role ARN), listed as the instance profile role. */
+  readonly roleName: string;
+  readonly accountId: string;
+}
+
+export const TOKEN_PATH = '/latest/api/token';
+export const TOKEN_HEADER = 'x-aws-ec2-metadata-token';
+export const TOKEN_TTL_HEADER = 'x-aws-ec2-metadata-token-ttl-seconds';
+export const MAX_TOKEN_TTL_SECONDS = 21_600;
+
+const CREDENTIALS_TREES = ['/latest/meta-data/iam/security-credentials', '/latest/meta-data/iam/security-credentials-extended'] as const;
+
+export function createImdsHandler(options: ImdsOptions): ServeHandler {
+  return async (request) => {
+    const path = pathOf(request);
+    if (path === TOKEN_PATH || path === `${TOKEN_PATH}/`) return issueToken(request, options.tokens);
+    if (!path.startsWith('/latest/meta-data/')) return text(404, 'Not Found');
+    if (request.method !== 'GET') return text(405, 'Method Not Allowed', { allow: 'GET' });
+
+    const token = headerValue(request, TOKEN_HEADER);
+    if (token === undefined || token === '') return text(401, 'Unauthorized: request a token with PUT /latest/api/token and send it in X-aws-ec2-metadata-token');
+    const ttlLeft = options.tokens.check(token);
+    if (ttlLeft === undefined) return text(401, 'Unauthorized: the session token is unknown or expired');
+    const ttlHeader = { [TOKEN_TTL_HEADER]: String(ttlLeft) };
+
+    for (const tree of CREDENTIALS_TREES) {
+      if (path === tree || path === `${tree}/`) return text(200, options.roleName, ttlHeader);
+      if (path === `${tree}/${options.roleName}` || path === `${tree}/${options.roleName}/`) {
+        return credentialsResponse(options, tree.endsWith('-extended'), ttlHeader);
+      }
+    }
+    return text(404, 'Not Found', ttlHeader);
+  };
+}
+
+function issueToken(request: ServeRequest, tokens: TokenStore): ServeResponse {
+  if (request.method !== 'PUT') return text(405, 'Method Not Allowed', { allow: 'PUT' });
+  // A proxy in front of this endpoint would hand tokens to whoever reaches the proxy.
+  if (hasHeader(request, 'x-forwarded-for')) return text(400, 'Bad Request: requests with an X-Forwarded-For header are refused');
+  const ttl = headerValue(request, TOKEN_TTL_HEADER);
+  if (ttl === undefined || !/^\d{1,5}$/.test(ttl.trim())) {
+    return text(400, `Bad Request: send ${TOKEN_TTL_HEADER} with a whole number of seconds from 1 to ${MAX_TOKEN_TTL_SECONDS}`);
+  }
+  const seconds = Number.parseInt(ttl.trim(), 10);
+  if (seconds < 1 || seconds > MAX_TOKEN_TTL_SECONDS) {
+    return text(400, `Bad Request: ${TOKEN_TTL_HEADER} must be from 1 to ${MAX_TOKEN_TTL_SECONDS}`);
+  }
+  return text(200, tokens.issue(seconds), { [TOKEN_TTL_HEADER]: String(seconds) });
+}
+
+async function credentialsResponse(options: ImdsOptions, extended: boolean, headers: Record<string, string>): Promise<ServeResponse> {
+  let snapshot: CredentialsSnapshot;
+  try {
+    snapshot = await options.credentials();
+  } catch (error) {
+    return json(500, { Code: 'CredentialsUnavailable', Message: describeUnavailable(error) }, headers);
+  }
+  const { credentials, obtainedAt } = snapshot;
+  return json(200, {
+    Code: 'Success',
+    LastUpdated: formatExpiration(obtainedAt),
+    Type: 'AWS-HMAC',
+    AccessKeyId: credentials.accessKeyId,
+    SecretAccessKey: credentials.secretAccessKey,
+    Token: credentials.sessionToken,
+    Expiration: formatExpiration(credentials.expiration),
+    ...(extended ? { AccountId: options.accountId } : {}),
+  }, headers);
+}

@@ -1,0 +1,43 @@
+/** What a credential endpoint sees of a request: enough to route it, nothing of the socket. */
+export interface ServeRequest {
+  readonly method: string;
+  /** The request target as sent, query string included. */
+  readonly url: string;
+  /** Lower-case names, as node:http delivers them. */
+  readonly headers: Readonly<Record<string, string | readonly string[] | undefined>>;
+}
+
+export interface ServeResponse {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+}
+
+/** A credential endpoint (IMDSv2 or container) as a pure function of the request. */
+export type ServeHandler = (request: ServeRequest) => Promise<ServeResponse>;
+
+export function headerValue(request: ServeRequest, name: string): string | undefined {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value[0] : (value as string | undefined);
+}
+
+export function hasHeader(request: ServeRequest, name: string): boolean {
+  return request.headers[name] !== undefined;
+}
+
+export function pathOf(request: ServeRequest): string {
+  return withoutQuery(request.url);
+}
+
+export function withoutQuery(url: string): string {
+  const query = url.indexOf('?');
+  return query === -1 ? url : url.slice(0, query);
+}
+
+export function text(status: number, body: string, headers: Record<string, string> = {}): ServeResponse {
+  return { status, headers: { 'content-type': 'text/plain; charset=utf-8', ...headers }, body };
+}
+
+export function json(status: number, value: unknown, headers: Record<string, string> = {}): ServeResponse {
+  return { status, headers: { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers }, body: `${JSON.stringify(value, null, 2)}\n` };
+}

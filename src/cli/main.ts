@@ -19,8 +19,9 @@ async function main(argv: readonly string[]): Promise<number> {
 
 function report(error: unknown, debug: boolean): number {
   if (error instanceof CommanderError) {
-    // commander printed its own message already (help, version, or a usage error)
-    return error.exitCode;
+    // commander printed its own message already: help and version exit 0, its complaints
+    // (unknown flag or command, missing value, bad choice) are usage errors like ours.
+    return error.exitCode === 0 ? 0 : 2;
   }
   if (error instanceof SignerError) {
     process.stderr.write(`roles-anywhere-signer: ${error.message}\n`);

@@ -55,7 +55,7 @@ t.test('sign-string signs the fixed test string; every format and digest verifie
     t.match(json.stdout, /^"[0-9a-f]+"$/, 'json (the default): a JSON string of the hex');
   }
   const bad = await runCli(['sign-string', '--private-key', '/nonexistent/key.pem', '--format', 'xml']);
-  t.equal(bad.code, 1);
+  t.equal(bad.code, 2, "a bad choice is a usage error");
   t.match(bad.stderr, /argument 'xml' is invalid\. Allowed choices are json, text, bin\./);
 });
 

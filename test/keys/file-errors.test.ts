@@ -108,8 +108,8 @@ await t.test('opening key files that cannot be used', async (t) => {
     const der = await write('enc.der', await pki.encryptPkcs8({ key, password: PASSWORD, v2: 'aes-256-cbc', outform: 'DER' }));
     const pbe = await write('enc-3des.pem', await pki.encryptPkcs8({ key, password: PASSWORD, v1: 'PBE-SHA1-3DES', outform: 'PEM' }));
     for (const path of [pem, der, pbe]) {
-      await expectError(t, openFileKeySource({ kind: 'file', keyPath: path }), 'KEY_PASSWORD_REQUIRED', `private key file ${path} is encrypted: pass its password with --pkcs8-password`);
-      await expectError(t, openFileKeySource(withPassword(path, WRONG)), 'KEY_PASSWORD_INCORRECT', `the password for private key file ${path} is incorrect: check the --pkcs8-password value`);
+      await expectError(t, openFileKeySource({ kind: 'file', keyPath: path }), 'KEY_PASSWORD_REQUIRED', `private key file ${path} is encrypted: pass its password with --pkcs8-password or ROLES_ANYWHERE_PKCS8_PASSWORD`);
+      await expectError(t, openFileKeySource(withPassword(path, WRONG)), 'KEY_PASSWORD_INCORRECT', `the password for private key file ${path} is incorrect: check the value of --pkcs8-password or ROLES_ANYWHERE_PKCS8_PASSWORD`);
     }
     const rc2 = await write('enc-rc2.pem', await pki.encryptPkcs8({ key, password: PASSWORD, v1: 'PBE-SHA1-RC2-40', outform: 'PEM' }));
     await expectError(t, openFileKeySource(withPassword(rc2)), 'KEY_INVALID', `private key file ${rc2} is encrypted with pbeWithSHAAnd40BitRC2-CBC, which this tool does not support: convert it with \`openssl pkcs8 -topk8 -v2 aes-256-cbc -in <file> -out key.pem\``);
@@ -159,12 +159,12 @@ await t.test('opening key files that cannot be used', async (t) => {
     const aes = await write('aes.p12', await pki.exportPkcs12({ key, certificate: leaf, password: PASSWORD, scheme: 'aes' }));
     const legacy = await write('3des.p12', await pki.exportPkcs12({ key, certificate: leaf, password: PASSWORD, scheme: 'legacy-3des' }));
     for (const path of [aes, legacy]) {
-      await expectError(t, openFileKeySource({ kind: 'file', certificatePath: path }), 'KEY_PASSWORD_REQUIRED', `PKCS#12 file ${path} is protected by a password: pass it with --pkcs8-password`);
-      await expectError(t, openFileKeySource({ kind: 'file', certificatePath: path, password: { value: WRONG, promptLabel: 'p' } }), 'KEY_PASSWORD_INCORRECT', `the password for PKCS#12 file ${path} is incorrect (MAC check failed): check the --pkcs8-password value`);
+      await expectError(t, openFileKeySource({ kind: 'file', certificatePath: path }), 'KEY_PASSWORD_REQUIRED', `PKCS#12 file ${path} is protected by a password: pass it with --pkcs8-password or ROLES_ANYWHERE_PKCS8_PASSWORD`);
+      await expectError(t, openFileKeySource({ kind: 'file', certificatePath: path, password: { value: WRONG, promptLabel: 'p' } }), 'KEY_PASSWORD_INCORRECT', `the password for PKCS#12 file ${path} is incorrect (MAC check failed): check the value of --pkcs8-password or ROLES_ANYWHERE_PKCS8_PASSWORD`);
     }
     const noMac = await write('nomac.p12', await pki.exportPkcs12({ key, certificate: leaf, password: PASSWORD, scheme: 'aes-nomac' }));
-    await expectError(t, openFileKeySource({ kind: 'file', certificatePath: noMac, password: { value: WRONG, promptLabel: 'p' } }), 'KEY_PASSWORD_INCORRECT', `the password for PKCS#12 file ${noMac} is incorrect: check the --pkcs8-password value`);
-    await expectError(t, openFileKeySource({ kind: 'file', certificatePath: noMac }), 'KEY_PASSWORD_REQUIRED', `PKCS#12 file ${noMac} is protected by a password: pass it with --pkcs8-password`);
+    await expectError(t, openFileKeySource({ kind: 'file', certificatePath: noMac, password: { value: WRONG, promptLabel: 'p' } }), 'KEY_PASSWORD_INCORRECT', `the password for PKCS#12 file ${noMac} is incorrect: check the value of --pkcs8-password or ROLES_ANYWHERE_PKCS8_PASSWORD`);
+    await expectError(t, openFileKeySource({ kind: 'file', certificatePath: noMac }), 'KEY_PASSWORD_REQUIRED', `PKCS#12 file ${noMac} is protected by a password: pass it with --pkcs8-password or ROLES_ANYWHERE_PKCS8_PASSWORD`);
 
     const rc2 = await write('rc2.p12', await pki.exportPkcs12({ key, certificate: leaf, password: PASSWORD, scheme: 'legacy-rc2' }));
     await expectError(t, openFileKeySource({ kind: 'file', certificatePath: rc2, password: { value: PASSWORD, promptLabel: 'p' } }), 'KEY_INVALID', `PKCS#12 file ${rc2} encrypts its certificates with pbeWithSHAAnd40BitRC2-CBC, which this tool does not support: re-export it with \`openssl pkcs12 -export -keypbe AES-256-CBC -certpbe AES-256-CBC\``);
@@ -180,7 +180,7 @@ await t.test('opening key files that cannot be used', async (t) => {
     damaged.writeUInt8(damaged.readUInt8(middle) ^ 0x01, middle);
     const damagedPath = await write('damaged.p12', damaged);
     await expectError(t, openFileKeySource({ kind: 'file', certificatePath: damagedPath, password: { value: PASSWORD, promptLabel: 'p' } }),
-      'KEY_PASSWORD_INCORRECT', `the password for PKCS#12 file ${damagedPath} is incorrect (MAC check failed): check the --pkcs8-password value`);
+      'KEY_PASSWORD_INCORRECT', `the password for PKCS#12 file ${damagedPath} is incorrect (MAC check failed): check the value of --pkcs8-password or ROLES_ANYWHERE_PKCS8_PASSWORD`);
   });
 
   await t.test('combined PEM whose certificates do not fit the key', async (t) => {

@@ -98,8 +98,8 @@ function parsePfx(bytes: Uint8Array, source: string): { authenticatedSafeDer: Ui
 /** Without a password the empty one was tried: ask for one. With one, it was wrong. */
 function passwordError(source: string, passwordGiven: boolean, detail = ''): SignerError {
   return passwordGiven
-    ? new SignerError('KEY_PASSWORD_INCORRECT', `the password for ${source} is incorrect${detail}: check the --pkcs8-password value`)
-    : new SignerError('KEY_PASSWORD_REQUIRED', `${source} is protected by a password: pass it with --pkcs8-password`);
+    ? new SignerError('KEY_PASSWORD_INCORRECT', `the password for ${source} is incorrect${detail}: check the value of --pkcs8-password or ROLES_ANYWHERE_PKCS8_PASSWORD`)
+    : new SignerError('KEY_PASSWORD_REQUIRED', `${source} is protected by a password: pass it with --pkcs8-password or ROLES_ANYWHERE_PKCS8_PASSWORD`);
 }
 
 function macVerifies(macData: MacData, content: Uint8Array, bmp: Buffer, source: string): boolean {

@@ -169,7 +169,7 @@ async function decryptPkcs8(der: Uint8Array, source: string, options: KeyReadOpt
     throw new SignerError('KEY_INVALID', `${source} holds a damaged encrypted private key: get a fresh copy of the file`, { cause });
   }
   if (options.readPassword === undefined) {
-    throw new SignerError('KEY_PASSWORD_REQUIRED', `${source} is encrypted: pass its password with --pkcs8-password`);
+    throw new SignerError('KEY_PASSWORD_REQUIRED', `${source} is encrypted: pass its password with --pkcs8-password or ROLES_ANYWHERE_PKCS8_PASSWORD`);
   }
   const algorithm: EncryptionAlgorithm = {
     oid: info.encryptionAlgorithm.algorithm,
@@ -187,7 +187,7 @@ async function decryptPkcs8(der: Uint8Array, source: string, options: KeyReadOpt
     utf8.fill(0);
     bmp.fill(0);
   }
-  const incorrect = new SignerError('KEY_PASSWORD_INCORRECT', `the password for ${source} is incorrect: check the --pkcs8-password value`);
+  const incorrect = new SignerError('KEY_PASSWORD_INCORRECT', `the password for ${source} is incorrect: check the value of --pkcs8-password or ROLES_ANYWHERE_PKCS8_PASSWORD`);
   if (plain === undefined) throw incorrect;
   try {
     return createPrivateKey({ key: plain, format: 'der', type: 'pkcs8' });

@@ -1,5 +1,8 @@
 import { spawn } from 'node:child_process';
+import { isolatedEnv } from '../../scripts/isolated-env.js';
 import { cliPath } from './paths.js';
+
+export { isolatedEnv };
 
 export interface RunResult {
   readonly code: number | null;
@@ -7,21 +10,6 @@ export interface RunResult {
   readonly stderr: string;
 }
 
-/** Environment for child processes: no inherited AWS settings, no terminal, private dirs. */
-export function isolatedEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (key.startsWith('AWS_') || key.startsWith('ROLES_ANYWHERE_') || key === 'TPM2TOOLS_TCTI') continue;
-    if (key.endsWith('_PROXY') || key.endsWith('_proxy')) continue;
-    env[key] = value;
-  }
-  env['AWS_EC2_METADATA_DISABLED'] = 'true';
-  for (const [key, value] of Object.entries(extra)) {
-    if (value === undefined) delete env[key];
-    else env[key] = value;
-  }
-  return env;
-}
 
 /** Runs a command to completion with no stdin (as credential_process and CI do). */
 export function run(command: string, args: readonly string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {}): Promise<RunResult> {

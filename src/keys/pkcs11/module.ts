@@ -1,0 +1,114 @@
+import { realpathSync } from 'node:fs';
+import { Module } from 'graphene-pk11';
+import pkcs11js from 'pkcs11js';
+import { SignerError } from '../../errors.js';
+import { ckrOf } from './errors.js';
+import type { ResolvedModule } from './module-path.js';
+
+/**
+ * A loaded, initialized PKCS#11 module shared by everything in this process that uses the same
+ * library file. PKCS#11 state is per process (C_Initialize, logins), so two key sources on one
+ * module must share it: the module is initialized once, and finalized only by whoever
+ * initialized it, when the last user releases it.
+ */
+export interface LoadedModule {
+  readonly path: string;
+  readonly module: Module;
+  readonly lib: pkcs11js.PKCS11;
+  /** Gives this user's share back; the last release finalizes (when we initialized) and unloads. */
+  release(): void;
+}
+
+interface Shared {
+  readonly module: Module;
+  readonly initializedHere: boolean;
+  users: number;
+}
+
+const loaded = new Map<string, Shared>();
+
+export function acquireModule(resolved: ResolvedModule): LoadedModule {
+  const key = canonicalPath(resolved.path);
+  let shared = loaded.get(key);
+  if (shared === undefined) {
+    shared = loadAndInitialize(resolved);
+    loaded.set(key, shared);
+  }
+  shared.users++;
+  const entry = shared;
+  let released = false;
+  return {
+    path: resolved.path,
+    module: entry.module,
+    lib: entry.module.lib,
+    release() {
+      if (released) return;
+      released = true;
+      entry.users--;
+      if (entry.users > 0) return;
+      loaded.delete(key);
+      try {
+        if (entry.initializedHere) entry.module.finalize();
+      } catch {
+        // finalize fails only when something else finalized first; nothing is left to free
+      }
+      try {
+        entry.module.close();
+      } catch {
+        // unloading is best effort; the process is usually about to exit
+      }
+    },
+  };
+}
+
+function canonicalPath(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
+}
+
+function loadAndInitialize(resolved: ResolvedModule): Shared {
+  let module: Module;
+  try {
+    module = Module.load(resolved.path);
+  } catch (cause) {
+    throw new SignerError('PKCS11_MODULE_LOAD_FAILED', loadFailureMessage(resolved, cause), { cause });
+  }
+  let initializedHere = true;
+  try {
+    // OS locking: C_Sign runs on a worker thread (async) while the event loop may call in.
+    module.lib.C_Initialize({ flags: pkcs11js.CKF_OS_LOCKING_OK });
+  } catch (cause) {
+    if (ckrOf(cause) === 'CKR_CRYPTOKI_ALREADY_INITIALIZED') {
+      initializedHere = false;
+    } else {
+      try {
+        module.close();
+      } catch {
+        // already failing; the initialization error is the one to report
+      }
+      throw new SignerError('PKCS11_MODULE_LOAD_FAILED', `the PKCS#11 module ${resolved.path} failed to initialize (${ckrOf(cause) ?? describe(cause)}): check its configuration (for SoftHSM: SOFTHSM2_CONF and its token directory)`, { cause });
+    }
+  }
+  // graphene reads CK_INFO here; it tolerates the initialization done above.
+  module.initialize();
+  return { module, initializedHere, users: 0 };
+}
+
+function describe(cause: unknown): string {
+  return cause instanceof Error ? cause.message.split('\n')[0] ?? '' : String(cause);
+}
+
+function loadFailureMessage(resolved: ResolvedModule, cause: unknown): string {
+  const reason = describe(cause);
+  const how = resolved.origin === 'p11-kit-proxy'
+    ? 'no --pkcs11-lib and no module-path in the URI, so p11-kit-proxy was tried: install p11-kit or pass --pkcs11-lib /path/to/module.so'
+    : /C_GetFunctionList/.test(reason)
+      ? 'the file is a library but not a PKCS#11 module: pass the vendor\'s PKCS#11 module (e.g. libykcs11.so, opensc-pkcs11.so, libsofthsm2.so)'
+      : /No such file/i.test(reason)
+        ? 'the file does not exist: check the path'
+        : 'it is not a loadable PKCS#11 module for this system: check the path and the architecture';
+  return `cannot load the PKCS#11 module ${resolved.path} (from ${resolved.origin}): ${reason.replace(`${resolved.path}: `, '')}; ${how}`;
+}

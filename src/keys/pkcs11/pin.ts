@@ -1,0 +1,138 @@
+import type { Session } from 'graphene-pk11';
+import pkcs11js from 'pkcs11js';
+import { SignerError } from '../../errors.js';
+import { readSecret, type SecretIO, type SecretSpec } from '../secret.js';
+import type { Pkcs11KeySpec } from '../spec.js';
+import { ckrOf, tokenFailure } from './errors.js';
+import { currentTokenFlags, describeToken, isLoggedIn, type TokenSlot } from './token.js';
+import type { Pkcs11Uri } from './uri.js';
+
+/** The environment variable read for the PIN when the caller names none. */
+export const DEFAULT_PIN_ENV_VAR = 'ROLES_ANYWHERE_PIN';
+
+/**
+ * Where the user PIN comes from: the caller's value or source first, then the pin-value or
+ * pin-source of the first URI that has one (key URI before certificate URI), then the
+ * environment, then a prompt on /dev/tty (readSecret's order).
+ */
+export function pinSecretSpec(pin: Pkcs11KeySpec['pin'], uris: readonly (Pkcs11Uri | undefined)[], token: Pick<TokenSlot, 'label' | 'serial'>, purpose = 'PIN'): SecretSpec {
+  // The first URI that says anything about the PIN decides, so the key URI's pin-source is
+  // not overridden by a pin-value on the certificate URI.
+  const fromUri = uris.find((uri) => uri?.pinValue !== undefined || uri?.pinSource !== undefined);
+  const value = pin.value ?? (pin.source === undefined ? fromUri?.pinValue : undefined);
+  const source = pin.source ?? fromUri?.pinSource;
+  const envVar = pin.envVar ?? DEFAULT_PIN_ENV_VAR;
+  return {
+    ...(value !== undefined ? { value } : {}),
+    ...(value === undefined && source !== undefined ? { source } : {}),
+    envVar,
+    promptLabel: `${purpose} for ${describeToken(token)}`,
+    missingCode: 'PKCS11_PIN_REQUIRED',
+    missingHint: `set ${envVar}, add pin-source=file:/path (or pin-source=|command) to the URI, or run from a terminal`,
+  };
+}
+
+export type PinPurpose = 'user' | 'context';
+
+/**
+ * C_Login with a PIN from `secret`, exactly once: a wrong PIN is reported, never retried, so a
+ * mistake cannot use up a card's tries. The PIN Buffer is zeroed here unless `keep` is set, in
+ * which case the caller owns it and must zero it.
+ *
+ * pkcs11js takes the PIN as a JS string (it has no Buffer form); the string lives only for the
+ * call and is never stored, logged or put into an error.
+ */
+export async function login(
+  session: Session,
+  token: TokenSlot,
+  purpose: PinPurpose,
+  secret: SecretSpec | Buffer,
+  where: string,
+  io: SecretIO | undefined,
+  keep = false,
+): Promise<Buffer | undefined> {
+  const userType = purpose === 'user' ? pkcs11js.CKU_USER : pkcs11js.CKU_CONTEXT_SPECIFIC;
+  if (purpose === 'user') {
+    // Another session of this process may be logged in already: logins are per token.
+    let loggedIn: boolean;
+    try {
+      loggedIn = isLoggedIn(session);
+    } catch (error) {
+      throw tokenFailure(`reading the session state of ${describeToken(token)}`, where, error);
+    }
+    if (loggedIn) return undefined;
+    assertNotLocked(token, where);
+    if ((currentTokenFlags(token) & pkcs11js.CKF_PROTECTED_AUTHENTICATION_PATH) !== 0) {
+      // The PIN is typed on the reader's own keypad: C_Login without one.
+      callLogin(session, userType, undefined, token, purpose, where);
+      return undefined;
+    }
+  }
+  const pin = Buffer.isBuffer(secret) ? secret : await readSecret(secret, io);
+  try {
+    callLogin(session, userType, pin, token, purpose, where);
+    return keep ? pin : undefined;
+  } finally {
+    if (!keep) pin.fill(0);
+  }
+}
+
+function callLogin(session: Session, userType: number, pin: Buffer | undefined, token: TokenSlot, purpose: PinPurpose, where: string): void {
+  try {
+    if (pin === undefined) session.lib.C_Login(session.handle, userType);
+    else session.lib.C_Login(session.handle, userType, pin.toString('utf8'));
+  } catch (error) {
+    if (ckrOf(error) === 'CKR_USER_ALREADY_LOGGED_IN' && purpose === 'user') return;
+    throw loginFailure(error, token, purpose, where);
+  }
+}
+
+function assertNotLocked(token: TokenSlot, where: string): void {
+  let flags: number;
+  try {
+    flags = currentTokenFlags(token);
+  } catch (error) {
+    throw tokenFailure(`reading the state of ${describeToken(token)}`, where, error);
+  }
+  if ((flags & pkcs11js.CKF_USER_PIN_LOCKED) !== 0) throw lockedError(token, where, 'CKF_USER_PIN_LOCKED');
+}
+
+function lockedError(token: TokenSlot, where: string, reason: string): SignerError {
+  return new SignerError(
+    'PKCS11_PIN_LOCKED',
+    `the user PIN of ${describeToken(token)} is blocked (${reason}), so ${where} cannot be used: unblock it with the PUK or SO PIN (YubiKey: ykman piv access unblock-pin), then try again`,
+  );
+}
+
+/** What the token says after a failed login, in words. */
+export function pinTriesNote(flags: number): string {
+  if ((flags & pkcs11js.CKF_USER_PIN_LOCKED) !== 0) return 'the PIN is now blocked';
+  if ((flags & pkcs11js.CKF_USER_PIN_FINAL_TRY) !== 0) return 'one try is left before the PIN blocks';
+  if ((flags & pkcs11js.CKF_USER_PIN_COUNT_LOW) !== 0) return 'the token reports few tries left';
+  return 'the token does not say how many tries are left';
+}
+
+function loginFailure(error: unknown, token: TokenSlot, purpose: PinPurpose, where: string): SignerError {
+  const ckr = ckrOf(error);
+  const which = purpose === 'user' ? 'PIN' : 'PIN for the key (asked before every signature)';
+  let flags = 0;
+  try {
+    flags = currentTokenFlags(token);
+  } catch {
+    // the flags only refine the message
+  }
+  switch (ckr) {
+    case 'CKR_PIN_INCORRECT':
+      if ((flags & pkcs11js.CKF_USER_PIN_LOCKED) !== 0) return lockedError(token, where, 'CKR_PIN_INCORRECT, and now CKF_USER_PIN_LOCKED');
+      return new SignerError('PKCS11_PIN_INCORRECT', `wrong ${which} for ${describeToken(token)} (${ckr}; ${pinTriesNote(flags)}): it was not retried; check the PIN and its source, then run again`, { cause: error });
+    case 'CKR_PIN_LEN_RANGE':
+    case 'CKR_PIN_INVALID':
+      return new SignerError('PKCS11_PIN_INCORRECT', `the ${which} for ${describeToken(token)} is not a valid PIN for this token (${ckr}): check its length and characters, and that the PIN source holds only the PIN`, { cause: error });
+    case 'CKR_PIN_LOCKED':
+      return lockedError(token, where, ckr);
+    case 'CKR_PIN_EXPIRED':
+      return new SignerError('PKCS11_PIN_INCORRECT', `the PIN of ${describeToken(token)} has expired (${ckr}): change it with the token's tools, then try again`, { cause: error });
+    default:
+      return tokenFailure(`logging in to ${describeToken(token)}`, where, error);
+  }
+}

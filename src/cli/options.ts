@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander';
 import { SignerError } from '../errors.js';
+import { noticeOnTerminal } from './io.js';
 import type { IdentityOptions } from '../keys/identity.js';
 import type { SessionOptions } from '../rolesanywhere/session.js';
 
@@ -80,7 +81,7 @@ export function identityOptionsFrom(flags: SigningFlags, env: NodeJS.ProcessEnv)
     tpmKeyPassword,
     noTpmKeyPassword: flags.tpmKeyPassword === false,
     ...(tcti !== undefined && tcti !== '' ? { tpmTcti: tcti } : {}),
-    touchNotice: (message) => process.stderr.write(`${message}\n`),
+    touchNotice: noticeOnTerminal,
   };
 }
 

@@ -7,6 +7,7 @@ import { registerVersionCommand } from './version.js';
 import { registerEmulateCommand } from './emulate.js';
 import { registerServeCommand } from './serve.js';
 import { registerUpdateCommand } from './update.js';
+import { registerListCommand } from './pkcs11.js';
 
 /**
  * The composition root of the CLI: one commander program, one register function per command.
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
     registerCredentialProcessCommand,
     registerSignStringCommand,
     registerReadCertificateDataCommand,
+    registerListCommand,
     registerServeCommand,
     registerUpdateCommand,
     registerEmulateCommand,

@@ -21,7 +21,7 @@ export function registerSignStringCommand(program: Command): void {
       const debug = debugFor(flags);
       const { spec } = resolveKeyOptions(identityOptionsFrom(flags, process.env));
       debug(`opening ${spec.kind} key source`);
-      const source = await openKeySource(spec);
+      const source = await openKeySource(spec, { debug });
       try {
         debug(`signing the test string with ${source.description} (${source.keyType}, ${flags.digest})`);
         await writeStdout(await signTestString(source, { format: flags.format, digest: flags.digest }));

@@ -3,7 +3,7 @@ import type { DebugLog } from '../debug.js';
 import { loadCertificateFile, loadIntermediates, describeCertificate } from '../certs/load.js';
 import { assembleChain } from '../certs/chain.js';
 import { checkLeafCertificate, type RuleViolationCode } from '../certs/rules.js';
-import { assertKeyMatchesCertificate } from './match.js';
+import { assertPublicKeyMatchesCertificate } from './match.js';
 import { openKeySource, resolveKeyOptions, type KeyOptions } from './index.js';
 import type { KeySource } from './types.js';
 
@@ -22,8 +22,10 @@ export interface IdentityOptions extends KeyOptions {
 
 /**
  * Opens the key, finds its certificate and chain, and checks, before any network call, what
- * the service would reject: the certificate rules, the validity period, and that key and
- * certificate belong together. The key stays open (and logged in) until `close`.
+ * the service would reject: the certificate rules, the validity period, and that the
+ * certificate certifies the key's public key (requestCredentials then verifies every real
+ * signature against the certificate before sending it). The key stays open (and logged in)
+ * until `close`.
  */
 export async function openSigningIdentity(options: IdentityOptions, now: Date, debug: DebugLog): Promise<SigningIdentity> {
   const resolved = resolveKeyOptions(options);
@@ -32,7 +34,7 @@ export async function openSigningIdentity(options: IdentityOptions, now: Date, d
   const intermediates = options.intermediates === undefined ? [] : loadIntermediates(options.intermediates);
 
   debug(`opening ${resolved.spec.kind} key source`);
-  const source = await openKeySource(resolved.spec);
+  const source = await openKeySource(resolved.spec, { debug });
   try {
     debug(`key source ${source.description} (${source.keyType})`);
     const certificate = leafFromFile ?? source.certificate;
@@ -46,8 +48,8 @@ export async function openSigningIdentity(options: IdentityOptions, now: Date, d
     if (first !== undefined) {
       throw new SignerError(errorCodeForViolation(first.code), `certificate ${about.subject} (serial ${about.serialNumberDecimal}) would be rejected by IAM Roles Anywhere: ${first.message}`);
     }
-    await assertKeyMatchesCertificate(source, certificate, source.description);
-    debug('private key matches the certificate');
+    assertPublicKeyMatchesCertificate(source, certificate);
+    debug('public key matches the certificate (each signature is verified against it before it is sent)');
     const chain = assembleChain(certificate, [...intermediates, ...(source.chain ?? [])]);
     debug(`chain: ${chain.length} certificate(s) that issue the leaf`);
     return { source, certificate, chain, close: () => source.close() };

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { SignerError } from '../errors.js';
+import type { DebugLog } from '../debug.js';
 import type { SecretSpec } from './secret.js';
 import type { FileKeySpec, KeySpec, Pkcs11KeySpec, TpmKeySpec } from './spec.js';
 import type { KeySource } from './types.js';
@@ -11,12 +12,12 @@ export type { KeySpec, FileKeySpec, Pkcs11KeySpec, TpmKeySpec } from './spec.js'
  * The one place that picks a key source. Each kind is imported lazily, so a file-key user
  * never loads the PKCS#11 binding and a PKCS#11 user never loads the TPM layer.
  */
-export async function openKeySource(spec: KeySpec): Promise<KeySource> {
+export async function openKeySource(spec: KeySpec, options: { readonly debug?: DebugLog } = {}): Promise<KeySource> {
   switch (spec.kind) {
     case 'file':
       return (await import('./file.js')).openFileKeySource(spec);
     case 'pkcs11':
-      return (await import('./pkcs11/source.js')).openPkcs11KeySource(spec);
+      return (await import('./pkcs11/source.js')).openPkcs11KeySource(spec, options.debug === undefined ? {} : { debug: options.debug });
     case 'tpm':
       return (await import('./tpm/source.js')).openTpmKeySource(spec);
   }

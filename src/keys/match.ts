@@ -19,54 +19,77 @@ function spkiOf(key: KeyObject): Buffer {
 }
 
 /**
- * Proves, before any network call, that the key source holds the private key the certificate
- * was issued for. Comparing public keys is not enough: a token can report one public key and
- * sign with another (a stale CKA_ID pairing, a replaced card), so a fresh challenge is also
- * signed and verified with the certificate's key. Either failure is CERT_KEY_MISMATCH; the
- * service would otherwise answer an opaque "Invalid signature".
+ * Checks that the certificate certifies the key source's public key (SubjectPublicKeyInfo
+ * bytes). Costs no signature, so it runs when a key is opened, before any PIN-per-signature
+ * key or touch policy is exercised.
+ */
+export function assertPublicKeyMatchesCertificate(source: Pick<KeySource, 'publicKey' | 'description'>, certificateDer: Uint8Array): void {
+  if (!spkiOf(source.publicKey).equals(spkiOf(certificateKeyOf(certificateDer)))) throw mismatchError(source.description, certificateDer);
+}
+
+/**
+ * Checks a signature the key source made against the certificate's public key. Comparing
+ * public keys is not enough: a token can report one public key and sign with another (a stale
+ * CKA_ID pairing, a replaced card). The caller verifies the real request signature this way
+ * before sending it, so a mismatch is CERT_KEY_MISMATCH here instead of the service's opaque
+ * "Invalid signature", and no extra signature (PIN entry, touch) is spent on a test string.
+ */
+export function assertSignatureMatchesCertificate(
+  source: Pick<KeySource, 'keyType' | 'description'>,
+  certificateDer: Uint8Array,
+  message: Uint8Array,
+  signature: Uint8Array,
+): void {
+  let valid: boolean;
+  try {
+    valid = verifyWith(source.keyType, certificateKeyOf(certificateDer), message, signature);
+  } catch (cause) {
+    throw mismatchError(source.description, certificateDer, cause);
+  }
+  if (!valid) throw mismatchError(source.description, certificateDer);
+}
+
+/**
+ * Both checks with a fresh challenge: for callers that have no real signature to verify
+ * (the conformance suite, diagnostics).
  */
 export async function assertKeyMatchesCertificate(
   source: KeySource,
   certificateDer: Uint8Array,
   keyDescription: string = source.description,
 ): Promise<void> {
-  let certificateKey: KeyObject;
+  const described = { keyType: source.keyType, publicKey: source.publicKey, description: keyDescription };
+  assertPublicKeyMatchesCertificate(described, certificateDer);
+  const challenge = Buffer.from(`roles-anywhere-signer key check ${randomBytes(16).toString('hex')}`, 'utf8');
+  assertSignatureMatchesCertificate(described, certificateDer, challenge, await source.sign(challenge, 'SHA256'));
+}
+
+function certificateKeyOf(certificateDer: Uint8Array): KeyObject {
   try {
-    certificateKey = new X509Certificate(certificateDer).publicKey;
+    return new X509Certificate(certificateDer).publicKey;
   } catch (cause) {
     throw new SignerError('CERT_INVALID', 'the certificate is not a valid X.509 certificate: pass a PEM or DER certificate', { cause });
   }
-  const mismatch = (cause?: unknown): SignerError => {
-    const about = describeCertificate(certificateDer);
-    const subject = about.subject === '' ? '(empty subject)' : about.subject;
-    return new SignerError(
-      'CERT_KEY_MISMATCH',
-      `the private key ${keyDescription} does not match certificate ${subject} (serial ${about.serialNumberDecimal}): pass the certificate issued for this key`,
-      cause === undefined ? undefined : { cause },
-    );
-  };
-
-  if (!spkiOf(source.publicKey).equals(spkiOf(certificateKey))) throw mismatch();
-
-  const challenge = Buffer.from(`roles-anywhere-signer key check ${randomBytes(16).toString('hex')}`, 'utf8');
-  const signature = await source.sign(challenge, 'SHA256');
-  let valid: boolean;
-  try {
-    valid = verifyChallenge(source.keyType, certificateKey, challenge, signature);
-  } catch (cause) {
-    throw mismatch(cause);
-  }
-  if (!valid) throw mismatch();
 }
 
-function verifyChallenge(keyType: KeySource['keyType'], key: KeyObject, challenge: Buffer, signature: Uint8Array): boolean {
+function mismatchError(keyDescription: string, certificateDer: Uint8Array, cause?: unknown): SignerError {
+  const about = describeCertificate(certificateDer);
+  const subject = about.subject === '' ? '(empty subject)' : about.subject;
+  return new SignerError(
+    'CERT_KEY_MISMATCH',
+    `the private key ${keyDescription} does not match certificate ${subject} (serial ${about.serialNumberDecimal}): pass the certificate issued for this key`,
+    cause === undefined ? undefined : { cause },
+  );
+}
+
+function verifyWith(keyType: KeySource['keyType'], key: KeyObject, message: Uint8Array, signature: Uint8Array): boolean {
   switch (keyType) {
     case 'RSA':
-      return verify('sha256', challenge, { key, padding: constants.RSA_PKCS1_PADDING }, signature);
+      return verify('sha256', message, { key, padding: constants.RSA_PKCS1_PADDING }, signature);
     case 'EC':
-      return verify('sha256', challenge, { key, dsaEncoding: 'der' }, signature);
+      return verify('sha256', message, { key, dsaEncoding: 'der' }, signature);
     case 'ML-DSA':
       // Pure ML-DSA signs the message itself: no separate digest.
-      return verify(null, challenge, key, signature);
+      return verify(null, message, key, signature);
   }
 }

@@ -3,11 +3,12 @@ import type { DebugLog } from '../debug.js';
 import type { Credentials } from '../credentials/types.js';
 import type { SigningIdentity } from '../keys/identity.js';
 import { signRequest } from '../sigv4x509/index.js';
+import { assertSignatureMatchesCertificate } from '../keys/match.js';
 import { parseArn } from './arn.js';
 import { resolveEndpoint, type ResolvedEndpoint } from './endpoint.js';
 import { buildCreateSessionRequest, type CreateSessionHttpRequest, type CreateSessionParameters } from './request.js';
 import { createSession } from './client.js';
-import type { HttpOptions, HttpSend } from './http.js';
+import { createHttpSend, type HttpSend } from './http.js';
 
 /** The CreateSession half of the configuration: what to ask for and where. */
 export interface SessionOptions {
@@ -62,7 +63,7 @@ export function prepareSession(options: SessionOptions, send?: HttpSend): Prepar
   return {
     endpoint,
     request: buildCreateSessionRequest(endpoint, parameters),
-    send: send ?? lazyHttpSend({ insecureSkipVerify: options.insecureSkipVerify === true, useProxyFromEnvironment: options.withProxy === true && !isLoopback(endpoint.url) }),
+    send: send ?? createHttpSend({ insecureSkipVerify: options.insecureSkipVerify === true, useProxyFromEnvironment: options.withProxy === true && !isLoopback(endpoint.url) }),
   };
 }
 
@@ -84,19 +85,12 @@ export async function requestCredentials(
         region: session.endpoint.region,
         signingDate: deps.clock(),
       });
-      deps.debug(`signed with ${signed.headers['authorization']?.split(' ')[0] ?? '?'}; signed headers ${signed.signedHeaders}`);
+      // The proof that key and certificate belong together, before anything leaves the machine.
+      assertSignatureMatchesCertificate(identity.source, identity.certificate, Buffer.from(signed.stringToSign, 'utf8'), signed.signature);
+      deps.debug(`signed with ${signed.headers['authorization']?.split(' ')[0] ?? '?'} (verified against the certificate); signed headers ${signed.signedHeaders}`);
       return signed.headers;
     },
   });
-}
-
-/** The HTTP stack (undici) is loaded on the first request: a cache hit never pays for it. */
-function lazyHttpSend(options: HttpOptions): HttpSend {
-  let loaded: Promise<HttpSend> | undefined;
-  return async (request) => {
-    loaded ??= import('./http.js').then(({ createHttpSend }) => createHttpSend(options));
-    return (await loaded)(request);
-  };
 }
 
 function requireFlag(value: string | undefined, flag: string): string {

@@ -70,7 +70,7 @@ export async function signRequest(request: SigningRequest, options: SigningOptio
   const signature = await options.signer.sign(Buffer.from(stringToSign, 'utf8'));
   headers[AUTHORIZATION_HEADER] =
     `${algorithm} Credential=${serial}/${credentialScope}, SignedHeaders=${signedHeaders}, Signature=${toHex(signature)}`;
-  return { headers, canonicalRequest, stringToSign, signedHeaders };
+  return { headers, canonicalRequest, stringToSign, signedHeaders, signature };
 }
 
 function collectRequestHeaders(request: SigningRequest): Record<string, string> {

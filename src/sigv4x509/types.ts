@@ -39,4 +39,6 @@ export interface SignedRequest {
   readonly canonicalRequest: string;
   readonly stringToSign: string;
   readonly signedHeaders: string;
+  /** The signature in wire encoding, as the key source returned it (hex in Authorization). */
+  readonly signature: Uint8Array;
 }

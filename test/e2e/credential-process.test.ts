@@ -141,7 +141,8 @@ t.test('--debug explains each step and prints no secret', async (t) => {
   const [, , secret, token] = PROCESS_JSON.exec(result.stdout) ?? [];
   t.ok(secret !== undefined && token !== undefined);
   t.match(result.stderr, /debug: opening file key source/);
-  t.match(result.stderr, /debug: private key matches the certificate/);
+  t.match(result.stderr, /debug: public key matches the certificate/);
+  t.match(result.stderr, /debug: signed with AWS4-X509-ECDSA-SHA256 \(verified against the certificate\)/);
   t.match(result.stderr, /debug: POST http:\/\/127\.0\.0\.1:\d+\/sessions \(attempt 1 of 3\)/);
   t.match(result.stderr, /debug: answer 201/);
   t.notOk(result.stderr.includes(secret ?? '<none>'), 'no secret access key on stderr');

@@ -5,6 +5,7 @@ import { assembleChain } from '../../certs/chain.js';
 import { SignerError } from '../../errors.js';
 import { rawEcdsaToDer } from '../ecdsa-signature.js';
 import { publicKeyMatchesCertificate } from '../match.js';
+import { loadNativeAddon, lockSecret } from '../../native.js';
 import type { SecretIO, SecretSpec } from '../secret.js';
 import type { Pkcs11KeySpec } from '../spec.js';
 import type { KeySource, SignDigest } from '../types.js';
@@ -77,6 +78,7 @@ export async function openPkcs11KeySource(spec: Pkcs11KeySpec, options: Pkcs11So
   // Sessions to close if opening fails; on success the signer owns the one left.
   const sessions = new Set<Session>();
   let keptPin: Buffer | undefined;
+  let keptPinLock: { unlock(): void } | undefined;
   try {
     let certificate: CertificateOnToken | undefined;
     let chain: Uint8Array[] | undefined;
@@ -108,12 +110,16 @@ export async function openPkcs11KeySource(spec: Pkcs11KeySpec, options: Pkcs11So
     }
 
     keptPin = await login(session, token, 'user', pinSecretSpec(spec.pin, context.uris, token), where, options.secretIO, spec.reusePin);
+    // A PIN kept for --reuse-pin lives as long as the process (hours under serve): keep it out
+    // of swap where the memlock limit allows.
+    if (keptPin !== undefined) keptPinLock = lockSecret(loadNativeAddon(), keptPin);
     const key = findPrivateKey(session, token, keyUri, certificate);
     debug(`private key ${objectUri(token, key.object)} (${key.keyType}${key.alwaysAuthenticate ? ', PIN before every signature' : ''})`);
     const pinFor = (forToken: TokenSlot, purpose?: string): SecretSpec => pinSecretSpec(spec.pin, context.uris, forToken, purpose);
-    return createSigner({ loaded, token, session, key, certificate, chain, spec, options, keptPin, pinFor, debug });
+    return createSigner({ loaded, token, session, key, certificate, chain, spec, options, keptPin, keptPinLock, pinFor, debug });
   } catch (error) {
     keptPin?.fill(0);
+    keptPinLock?.unlock();
     for (const session of sessions) closeSession(session);
     loaded.release();
     throw error;
@@ -208,13 +214,14 @@ interface SignerParts {
   readonly options: Pkcs11SourceOptions;
   /** The user PIN, kept only with --reuse-pin (for context logins and re-logins); zeroed on close. */
   readonly keptPin: Buffer | undefined;
+  readonly keptPinLock: { unlock(): void } | undefined;
   /** The PIN sources (flags, then the URIs, environment, terminal), for later logins. */
   readonly pinFor: (token: TokenSlot, purpose?: string) => SecretSpec;
   readonly debug: DebugLog;
 }
 
 function createSigner(parts: SignerParts): KeySource {
-  const { loaded, token, key, spec, options, keptPin, pinFor, debug } = parts;
+  const { loaded, token, key, spec, options, keptPin, keptPinLock, pinFor, debug } = parts;
   const description = objectUri(token, key.object);
   // Some tokens hide the public half; the certificate's key then stands in, and the caller's
   // challenge signature (assertKeyMatchesCertificate) is what proves the pairing.
@@ -329,6 +336,7 @@ function createSigner(parts: SignerParts): KeySource {
       await queue;
       closeSession(current.session);
       keptPin?.fill(0);
+      keptPinLock?.unlock();
       loaded.release();
     },
   };

@@ -70,8 +70,10 @@ export function hardenProcess(load: NativeLoad): HardeningReport {
   const result = load.addon.disableCoreDumps();
   const enforced: string[] = [];
   const missing: string[] = [];
-  (result.coreLimitZero ? enforced : missing).push(result.coreLimitZero ? 'core dumps disabled (RLIMIT_CORE 0)' : 'core dumps not disabled (setrlimit refused)');
-  (result.nonDumpable ? enforced : missing).push(result.nonDumpable ? 'process not dumpable (PR_SET_DUMPABLE 0)' : 'process still dumpable (prctl refused or not Linux)');
+  if (result.coreLimitZero) enforced.push('core dumps disabled (RLIMIT_CORE 0)');
+  else missing.push('core dumps not disabled (setrlimit refused)');
+  if (result.nonDumpable) enforced.push('process not dumpable (PR_SET_DUMPABLE 0)');
+  else missing.push('process still dumpable (prctl refused or not Linux)');
   return { enforced, missing };
 }
 

@@ -5,6 +5,7 @@ import { basename, dirname, isAbsolute, join } from 'node:path';
 import { SignerError } from '../errors.js';
 import type { DebugLog } from '../debug.js';
 import { resolveKeyOptions } from '../keys/index.js';
+import { formatPkcs11Uri, parsePkcs11Uri } from '../keys/pkcs11/uri.js';
 import type { IdentityOptions } from '../keys/identity.js';
 import { prepareSession } from '../rolesanywhere/session.js';
 import type { ObtainOptions } from './obtain.js';
@@ -21,7 +22,7 @@ import { formatExpiration, type Credentials } from './types.js';
  * a temporary file and renamed. A file that is not ours, not private, not a regular file, not
  * parseable, for another key, or too close to expiry is ignored and replaced, never trusted.
  */
-export const CACHE_MIN_REMAINING_MS = 15 * 60_000;
+const CACHE_MIN_REMAINING_MS = 15 * 60_000;
 const CACHE_DIR_NAME = 'roles-anywhere-signer';
 const MAX_ENTRY_BYTES = 64 * 1024;
 const ENTRY_VERSION = 1;
@@ -75,7 +76,9 @@ export function certificateIdentity(identity: IdentityOptions, readFile: (path: 
       return `pkcs12-sha256:${createHash('sha256').update(readFile(spec.certificatePath)).digest('hex')}`;
     }
     if (spec.kind === 'pkcs11' && spec.certificateUri !== undefined) {
-      return `pkcs11:${withoutPinAttributes(spec.certificateUri)}|${spec.modulePath ?? ''}`;
+      // Canonical and without the PIN: equal URIs share an entry, and no PIN reaches the key.
+      const { pinValue: _pinValue, pinSource: _pinSource, ...withoutPin } = parsePkcs11Uri(spec.certificateUri);
+      return `pkcs11:${formatPkcs11Uri(withoutPin)}|${spec.modulePath ?? ''}`;
     }
     if (spec.kind === 'tpm' && spec.keyFile !== undefined) {
       const pem = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/.exec(readFile(spec.keyFile).toString('latin1'));
@@ -90,13 +93,6 @@ export function certificateIdentity(identity: IdentityOptions, readFile: (path: 
 function fingerprintOf(certificate: Buffer): string {
   const parsed = new X509Certificate(certificate);
   return `sha256:${createHash('sha256').update(parsed.raw).digest('hex')}`;
-}
-
-function withoutPinAttributes(uri: string): string {
-  const query = uri.indexOf('?');
-  if (query === -1) return uri;
-  const kept = uri.slice(query + 1).split('&').filter((pair) => !/^pin-(value|source)=/i.test(pair));
-  return kept.length === 0 ? uri.slice(0, query) : `${uri.slice(0, query)}?${kept.join('&')}`;
 }
 
 /** Where entries live; see the module comment. */

@@ -52,7 +52,7 @@ export function createCredentialSource(options: CredentialSourceOptions): Creden
     if (stickyError !== undefined) return Promise.reject(stickyError);
     identity ??= openSigningIdentity(options.identity, options.clock(), options.debug).catch((error: unknown) => {
       identity = undefined;
-      if (STICKY_OPEN_ERRORS.has((error as { code?: SignerErrorCode }).code ?? 'INTERNAL')) stickyError = error;
+      if (isSignerError(error) && STICKY_OPEN_ERRORS.has(error.code)) stickyError = error;
       throw error;
     });
     return identity;
@@ -85,7 +85,8 @@ export function createCredentialSource(options: CredentialSourceOptions): Creden
  *
  * Key: `certificate` (a PEM/DER file, a PKCS#12 file, or a pkcs11: URI), `privateKey` (a key
  * file, a pkcs11: URI, `handle:0x81000001` or a TSS2 key file), `intermediates`, `pkcs11Lib`,
- * `reusePin`, and where secrets come from: `pin`, `pkcs8Password`, `tpmKeyPassword`, each
+ * `reusePin`, `noTpmKeyPassword`, `tpmTcti`, `touchNotice` (told when a signature waits for a
+ * touch), and where secrets come from: `pin`, `pkcs8Password`, `tpmKeyPassword`, each
  * `{ value }`, `{ source: 'file:/path' | '|command' }` or `{ envVar: 'NAME' }`.
  * Session: `trustAnchorArn`, `profileArn`, `roleArn` (required), `region`, `endpoint`,
  * `durationSeconds` (default 3600), `roleSessionName`, `withProxy`, `insecureSkipVerify`.

@@ -75,7 +75,7 @@ export interface Refresher {
   stop(): Promise<void>;
 }
 
-export const DEFAULT_REFRESH_AHEAD_MS = 15 * 60_000;
+const DEFAULT_REFRESH_AHEAD_MS = 15 * 60_000;
 const DEFAULT_JITTER_MS = 5 * 60_000;
 const DEFAULT_MIN_INTERVAL_MS = 10_000;
 const DEFAULT_MAX_BACKOFF_MS = 5 * 60_000;
@@ -156,7 +156,9 @@ export function createRefresher(options: RefresherOptions): Refresher {
     counts.attempts++;
     const running = (async (): Promise<Held> => {
       try {
-        const credentials = await options.fetch();
+        // Started a microtask later, so that a fetch that throws before returning its promise
+        // still settles this attempt after `inFlight` is set below, instead of wedging it.
+        const credentials = await Promise.resolve().then(() => options.fetch());
         const obtainedAt = now();
         if (credentials.expiration.getTime() - obtainedAt <= usableMarginMs) {
           throw new SignerError('CREATE_SESSION_BAD_RESPONSE', `CreateSession returned credentials that expire at ${formatExpiration(credentials.expiration)}, already past or within a minute: check this machine's clock`);

@@ -69,19 +69,23 @@ export function readTokenFile(path: string): Buffer {
     fd = openSync(path, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW);
   } catch (cause) {
     const code = (cause as NodeJS.ErrnoException).code ?? 'error';
-    throw new SignerError('CONFIG_INVALID', `cannot read the container token file ${path} (${code}): check the path and its permissions`);
+    throw new SignerError('CONFIG_INVALID', `cannot read the container token file ${path} (${code}): check the path and its permissions`, { cause });
   }
+  let buffer: Buffer | undefined;
   try {
     const size = fstatSync(fd).size;
     if (size > MAX_TOKEN_FILE_BYTES) throw new SignerError('CONFIG_INVALID', `the container token file ${path} is larger than 16 KiB: it should hold only the token`);
-    const buffer = Buffer.alloc(size);
-    const read = readSync(fd, buffer, 0, size, 0);
-    const token = buffer.subarray(0, read);
+    buffer = Buffer.alloc(size);
+    const token = buffer.subarray(0, readSync(fd, buffer, 0, size, 0));
     if (token.length === 0) throw new SignerError('CONFIG_INVALID', `the container token file ${path} is empty: write the token into it`);
     if (token.includes(0x0a) || token.includes(0x0d)) {
       throw new SignerError('CONFIG_INVALID', `the container token file ${path} contains a line break, which SDKs refuse to send in a header: write the token without a newline (printf, not echo)`);
     }
     return token;
+  } catch (error) {
+    // A refused file may still hold a usable token (one with a trailing newline, say).
+    buffer?.fill(0);
+    throw error;
   } finally {
     closeSync(fd);
   }

@@ -8,9 +8,6 @@ export interface BindPlan {
   readonly loopback: boolean;
 }
 
-export const DEFAULT_BIND = '127.0.0.1';
-export const DEFAULT_PORT = 9911;
-
 /**
  * Loopback by default: credentials served on a reachable address go to anyone who can reach it.
  * Another address needs an explicit --allow-non-loopback and --hop-limit 1, so that answers

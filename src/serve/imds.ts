@@ -18,10 +18,10 @@ export interface ImdsOptions {
   readonly accountId: string;
 }
 
-export const TOKEN_PATH = '/latest/api/token';
-export const TOKEN_HEADER = 'x-aws-ec2-metadata-token';
-export const TOKEN_TTL_HEADER = 'x-aws-ec2-metadata-token-ttl-seconds';
-export const MAX_TOKEN_TTL_SECONDS = 21_600;
+const TOKEN_PATH = '/latest/api/token';
+const TOKEN_HEADER = 'x-aws-ec2-metadata-token';
+const TOKEN_TTL_HEADER = 'x-aws-ec2-metadata-token-ttl-seconds';
+const MAX_TOKEN_TTL_SECONDS = 21_600;
 
 const CREDENTIALS_TREES = ['/latest/meta-data/iam/security-credentials', '/latest/meta-data/iam/security-credentials-extended'] as const;
 

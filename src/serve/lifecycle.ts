@@ -32,7 +32,7 @@ export function untilShutdownSignal(): Promise<NodeJS.Signals> {
 }
 
 /** One operator line per refresh outcome; `keeping`/`empty` say what clients get meanwhile. */
-export function logRefresherEvent(event: RefresherEvent, log: (line: string) => void, keeping: string, empty: string): void {
+function logRefresherEvent(event: RefresherEvent, log: (line: string) => void, keeping: string, empty: string): void {
   switch (event.type) {
     case 'refreshed':
       log(`credentials refreshed: they expire at ${formatExpiration(event.expiration)}; next refresh at ${formatExpiration(event.refreshAt)}`);

@@ -71,6 +71,7 @@ export async function startCredentialService(options: ServeOptions, deps: ServeD
   const role = parseArn(options.session.roleArn, 'role');
   const roleName = role.resource.split('/').pop() ?? role.resource;
 
+  // Set exactly in container mode: the handler and the export lines follow from it.
   const token = options.mode === 'container' ? await prepareContainerToken(options.containerToken ?? { kind: 'generate' }, clock) : undefined;
 
   const source = createCredentialSource({ identity: options.identity, session, clock, debug: deps.debug });
@@ -84,9 +85,9 @@ export async function startCredentialService(options: ServeOptions, deps: ServeD
   });
   const credentials = () => refresher.get();
 
-  const handler: ServeHandler = options.mode === 'imds'
+  const handler: ServeHandler = token === undefined
     ? createImdsHandler({ tokens: createTokenStore({ clock }), credentials, roleName, accountId: role.accountId })
-    : createContainerHandler({ path: CONTAINER_PATH, authorize: createAuthorizationCheck(token?.digest ?? refuseAll), credentials, roleArn: role.arn, accountId: role.accountId });
+    : createContainerHandler({ path: CONTAINER_PATH, authorize: createAuthorizationCheck(token.digest), credentials, roleArn: role.arn, accountId: role.accountId });
 
   const server: RunningHttpServer = await startHttpServer({
     bind,
@@ -104,9 +105,9 @@ export async function startCredentialService(options: ServeOptions, deps: ServeD
   };
   await startOrRelease(() => refresher.start(), close);
 
-  const exports = options.mode === 'imds'
+  const exports = token === undefined
     ? [`export AWS_EC2_METADATA_SERVICE_ENDPOINT=${server.url}`]
-    : [`export AWS_CONTAINER_CREDENTIALS_FULL_URI=${server.url}${CONTAINER_PATH.slice(1)}`, ...(token?.exports ?? [])];
+    : [`export AWS_CONTAINER_CREDENTIALS_FULL_URI=${server.url}${CONTAINER_PATH.slice(1)}`, ...token.exports];
   deps.log(`serving ${options.mode === 'imds' ? 'IMDSv2' : 'container'} credentials for ${role.arn} on ${server.url}${addon !== undefined ? ` (hop limit ${options.hopLimit})` : ''}`);
   return { url: server.url, port: server.port, exports, refresher, close };
 }
@@ -131,9 +132,6 @@ async function prepareContainerToken(source: ContainerTokenSource, clock: () => 
     }
   }
 }
-
-/** Only for the type checker: container mode always has a token (prepareContainerToken). */
-const refuseAll = () => Buffer.alloc(32, 0xff);
 
 function shellQuote(value: string): string {
   return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;

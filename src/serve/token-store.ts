@@ -24,7 +24,7 @@ export interface TokenStoreOptions {
 const ID_BYTES = 16;
 const SECRET_BYTES = 32;
 const TOKEN_LENGTH = Math.ceil(((ID_BYTES + SECRET_BYTES) * 4) / 3);
-export const DEFAULT_TOKEN_CAPACITY = 4096;
+const DEFAULT_TOKEN_CAPACITY = 4096;
 
 interface Entry {
   readonly digest: Buffer;
@@ -75,8 +75,7 @@ export function createTokenStore(options: TokenStoreOptions): TokenStore {
       raw.fill(0);
       const entry = entries.get(id);
       // Compare against a dummy digest when the id is unknown, so both paths do the same work.
-      const matches = timingSafeEqual(presented, entry?.digest ?? UNKNOWN_DIGEST) && entry !== undefined;
-      if (!matches || entry === undefined) return undefined;
+      if (!timingSafeEqual(presented, entry?.digest ?? UNKNOWN_DIGEST) || entry === undefined) return undefined;
       const left = entry.expiresAt - now();
       if (left <= 0) {
         entries.delete(id);

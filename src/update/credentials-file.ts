@@ -2,7 +2,7 @@ import { SignerError } from '../errors.js';
 import type { Credentials } from '../credentials/types.js';
 
 /** The three keys `update` owns in a profile, in the order they are written when missing. */
-export const CREDENTIAL_KEYS = ['aws_access_key_id', 'aws_secret_access_key', 'aws_session_token'] as const;
+const CREDENTIAL_KEYS = ['aws_access_key_id', 'aws_secret_access_key', 'aws_session_token'] as const;
 
 /**
  * Sets the three credential keys of one profile in the text of an AWS shared credentials file

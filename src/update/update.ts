@@ -38,6 +38,12 @@ export async function updateOnce(options: UpdateOptions, deps: UpdateDeps): Prom
   return { path, credentials };
 }
 
+/**
+ * Credentials that could not be written are retried as they are, without another signature,
+ * while more than this is left; closer to expiry a fresh set is worth the signature.
+ */
+const UNWRITTEN_REUSE_MIN_MS = 5 * 60_000;
+
 export interface RunningUpdate {
   readonly refresher: Refresher;
   close(): Promise<void>;
@@ -55,8 +61,8 @@ export async function startUpdateLoop(options: UpdateOptions, deps: UpdateDeps):
   let unwritten: Credentials | undefined;
 
   const fetchAndWrite = async (): Promise<Credentials> => {
-    const stillUsable = unwritten !== undefined && unwritten.expiration.getTime() - clock().getTime() > 5 * 60_000;
-    const credentials = stillUsable && unwritten !== undefined ? unwritten : await source.fetch();
+    const reusable = unwritten !== undefined && unwritten.expiration.getTime() - clock().getTime() > UNWRITTEN_REUSE_MIN_MS ? unwritten : undefined;
+    const credentials = reusable ?? (await source.fetch());
     try {
       const path = await writeProfileCredentials({ path: options.path, profile: options.profile, credentials });
       unwritten = undefined;

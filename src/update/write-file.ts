@@ -143,7 +143,6 @@ async function breakStaleLock(lockPath: string, judged: string): Promise<void> {
 }
 
 function fileError(what: string, error: unknown): SignerError {
-  if (error instanceof SignerError) return error;
   const code = (error as NodeJS.ErrnoException).code ?? 'error';
   return new SignerError('CREDENTIALS_FILE_FAILED', `${what} (${code}): check the path and its permissions`, { cause: error });
 }

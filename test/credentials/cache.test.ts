@@ -1,4 +1,5 @@
 import t from 'tap';
+import { createHash, X509Certificate } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -125,7 +126,17 @@ t.test('the cache directory is created 0700, tightened if too open, skipped if n
   t.same(lines, [`cache: ${fresh} belongs to uid ${uid ?? 0}, not ${(uid ?? 0) + 1}; cache skipped`]);
   const file = join(dir, 'a-file');
   await writeFile(file, '');
-  t.equal(await openCacheDirectory(file, uid, () => {}), undefined, 'a file where the directory should be');
+  lines.length = 0;
+  t.equal(await openCacheDirectory(file, uid, (line) => lines.push(line)), undefined, 'a file where the directory should be');
+  t.same(lines, [`cache: cannot use ${file} (EEXIST); cache skipped`]);
+});
+
+t.test('an entry that cannot be written is CACHE_FAILED, with the directory and the reason', async (t) => {
+  const gone = join(dir, 'gone');
+  await t.rejects(writeCacheEntry(gone, cacheKey(parts), creds(60)), {
+    code: 'CACHE_FAILED',
+    message: `cannot write the credential cache entry in ${gone} (ENOENT)`,
+  });
 });
 
 t.test('the directory: XDG_RUNTIME_DIR, else XDG_CACHE_HOME, else ~/.cache', async (t) => {
@@ -142,6 +153,12 @@ t.test('the certificate is identified without opening the key', async (t) => {
     'pkcs11:pkcs11:token=T;object=c?module-path=/x.so|',
     'pkcs11 URI without its PIN',
   );
+  t.equal(
+    certificateIdentity({ certificate: 'pkcs11:object=c;token=T?module-path=/x.so&pin-source=file:/run/pin', pkcs11Lib: '/lib.so' }),
+    'pkcs11:pkcs11:token=T;object=c?module-path=/x.so|/lib.so',
+    'the same certificate however its URI is written, with the module',
+  );
+  t.equal(certificateIdentity({ certificate: 'pkcs11:object=c;pin-value=1234' }), undefined, 'a URI that does not parse: the normal path reports it');
   t.equal(certificateIdentity({ certificate: join(dir, 'missing.pem'), privateKey: join(dir, 'missing.key') }), undefined, 'unreadable: the normal path reports it');
 });
 
@@ -158,7 +175,22 @@ t.test('with the emulator', async (t) => {
   t.teardown(() => rig.close());
 
   t.test('a certificate file is identified by its SHA-256 fingerprint', async (t) => {
-    t.match(certificateIdentity({ certificate: certificatePath, privateKey: join(dir, 'any.key') }), /^sha256:[0-9a-f]{64}$/);
+    const der = new X509Certificate(await readFile(certificatePath)).raw;
+    t.equal(certificateIdentity({ certificate: certificatePath, privateKey: join(dir, 'any.key') }), `sha256:${createHash('sha256').update(der).digest('hex')}`);
+  });
+
+  t.test('a TSS2 key file by the certificate inside it; a PKCS#12 file by its digest', async (t) => {
+    const pem = await readFile(certificatePath, 'utf8');
+    const keyFile = join(dir, 'tpm.key.pem');
+    await writeFile(keyFile, `-----BEGIN TSS2 PRIVATE KEY-----\nMAA=\n-----END TSS2 PRIVATE KEY-----\n${pem}`);
+    t.equal(certificateIdentity({ privateKey: keyFile }), certificateIdentity({ certificate: certificatePath, privateKey: join(dir, 'any.key') }), 'the same fingerprint as the certificate file');
+    await writeFile(keyFile, '-----BEGIN TSS2 PRIVATE KEY-----\nMAA=\n-----END TSS2 PRIVATE KEY-----\n');
+    t.equal(certificateIdentity({ privateKey: keyFile }), undefined, 'no certificate inside: nothing to key by');
+
+    const pkcs12 = join(dir, 'client.p12');
+    const bytes = Buffer.from('not parsed, only hashed');
+    await writeFile(pkcs12, bytes);
+    t.equal(certificateIdentity({ certificate: pkcs12 }), `pkcs12-sha256:${createHash('sha256').update(bytes).digest('hex')}`);
   });
 
   t.test('credential-process --cache: the second run is served from the cache, identical, without CreateSession', async (t) => {

@@ -276,3 +276,20 @@ t.test('stop clears the timer and waits for the refresh in flight', async (t) =>
   await time.advance(2 * HOUR);
   t.equal(remote.calls.length, 2, 'no refresh after stop');
 });
+
+t.test('a fetch that throws before returning a promise fails that attempt only', async (t) => {
+  let calls = 0;
+  const refresher = createRefresher({
+    clock: () => new Date(T0),
+    minIntervalMs: 0,
+    fetch: () => {
+      calls++;
+      if (calls === 1) throw new SignerError('NOT_SUPPORTED', 'thrown before any promise');
+      return Promise.resolve({ accessKeyId: 'ASIA0000000000000001', secretAccessKey: 's', sessionToken: 't', expiration: new Date(T0 + HOUR) });
+    },
+  });
+  await t.rejects(refresher.start(), { code: 'NOT_SUPPORTED', message: 'thrown before any promise' });
+  await refresher.refreshNow();
+  t.equal(calls, 2, 'the next attempt calls fetch again');
+  t.equal(refresher.current()?.credentials.accessKeyId, 'ASIA0000000000000001');
+});

@@ -46,6 +46,8 @@ t.test('token files with line breaks, empty or missing are refused with clear er
   await writeFile(join(dir, 'empty'), '');
   t.throws(() => readTokenFile(join(dir, 'empty')), { code: 'CONFIG_INVALID', message: `the container token file ${join(dir, 'empty')} is empty: write the token into it` });
   t.throws(() => readTokenFile(join(dir, 'missing')), { code: 'CONFIG_INVALID', message: `cannot read the container token file ${join(dir, 'missing')} (ENOENT): check the path and its permissions` });
+  await writeFile(join(dir, 'large'), 'x'.repeat(16 * 1024 + 1));
+  t.throws(() => readTokenFile(join(dir, 'large')), { code: 'CONFIG_INVALID', message: `the container token file ${join(dir, 'large')} is larger than 16 KiB: it should hold only the token` });
 });
 
 t.test('a missing token file is created with a random token, mode 0600; an existing one is kept', async (t) => {

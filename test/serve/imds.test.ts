@@ -73,6 +73,7 @@ t.test('token TTLs outside 1..21600 (or missing) are refused with 400', async (t
   const missing = await call('PUT', '/latest/api/token');
   t.equal(missing.status, 400);
   t.equal(missing.body, 'Bad Request: send x-aws-ec2-metadata-token-ttl-seconds with a whole number of seconds from 1 to 21600');
+  t.equal((await call('PUT', '/latest/api/token', { 'x-aws-ec2-metadata-token-ttl-seconds': '21601' })).body, 'Bad Request: x-aws-ec2-metadata-token-ttl-seconds must be from 1 to 21600');
   t.equal((await call('PUT', '/latest/api/token', { 'x-aws-ec2-metadata-token-ttl-seconds': '1' })).status, 200);
   t.equal((await call('PUT', '/latest/api/token', { 'x-aws-ec2-metadata-token-ttl-seconds': '21600' })).status, 200);
 });

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { lstat, mkdtemp, readFile, rm, stat, symlink, writeFile, chmod, readdir, mkdir } from 'node:fs/promises';
+import { lstat, mkdtemp, readFile, rm, stat, symlink, writeFile, chmod, readdir, mkdir, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { credentialsFilePath, writeProfileCredentials } from '../../src/update/write-file.js';
@@ -70,6 +70,25 @@ t.test('an unwritable directory is a clear error', { skip: process.getuid?.() ==
   await mkdir(locked);
   await chmod(locked, 0o500);
   await t.rejects(writeProfileCredentials({ path: join(locked, 'credentials'), profile: 'default', credentials: creds('SIX') }), { code: 'CREDENTIALS_FILE_FAILED' });
+});
+
+t.test('a path through a file is a clear error', async (t) => {
+  const blocker = join(dir, 'a-file');
+  await writeFile(blocker, '');
+  await t.rejects(writeProfileCredentials({ path: join(blocker, 'credentials'), profile: 'default', credentials: creds('SIX') }), {
+    code: 'CREDENTIALS_FILE_FAILED',
+    message: `cannot resolve ${join(blocker, 'credentials')} (ENOTDIR): check the path and its permissions`,
+  });
+});
+
+t.test('a lock older than the stale limit is broken even when its process lives', async (t) => {
+  const path = join(dir, 'credentials');
+  await writeFile(`${path}.lock`, `${process.pid}:stuck\n`);
+  const old = new Date(Date.now() - 60_000);
+  await utimes(`${path}.lock`, old, old);
+  await writeProfileCredentials({ path, profile: 'default', credentials: creds('EIGHT'), staleLockMs: 30_000, lockTimeoutMs: 300 });
+  t.match(await readFile(path, 'utf8'), /ASIAEIGHT/);
+  t.same(await readdir(dir), ['credentials'], 'the stale lock is gone');
 });
 
 t.test('a path that is a directory is refused without touching it', async (t) => {

@@ -11,6 +11,7 @@ import {
   type DerElement,
   type DerProblem,
 } from '../../asn1/der.js';
+import { parsePemBlocks } from '../../certs/pem.js';
 import { TpmReader } from './marshal.js';
 import { parsePublicArea, type TpmPublicArea } from './publicArea.js';
 
@@ -49,7 +50,7 @@ export interface Tss2KeyFile {
   readonly certificates: readonly Buffer[];
 }
 
-export const TSS2_KEY_OID = Object.freeze({
+const TSS2_KEY_OID = Object.freeze({
   loadable: '2.23.133.10.1.3',
   importable: '2.23.133.10.1.4',
   sealed: '2.23.133.10.1.5',
@@ -63,11 +64,11 @@ const HIERARCHIES: ReadonlySet<number> = new Set([TPM_RH.OWNER, TPM_RH.ENDORSEME
 /** Parses a key file's bytes (PEM, or DER of the key alone); `path` is only for messages. */
 export function parseTss2KeyFile(content: Uint8Array, path: string): Tss2KeyFile {
   const bytes = Buffer.from(content.buffer, content.byteOffset, content.byteLength);
-  if (bytes.length > 0 && bytes[0] === DER_TAG.SEQUENCE) return { ...parseTpmKeyDer(bytes, path), certificates: [] };
-  const text = bytes.toString('latin1');
-  const blocks = pemBlocks(text, path);
+  if (bytes.length > 0 && bytes[0] === DER_TAG.SEQUENCE) return { ...parseTpmKeyFields(bytes, path), certificates: [] };
+  const blocks = parsePemBlocks(bytes.toString('latin1'), { source: path, errorCode: 'TPM_KEYFILE_INVALID' });
   const keyBlocks = blocks.filter((block) => block.label === PEM_LABEL);
-  if (keyBlocks.length === 0) {
+  const keyBlock = keyBlocks[0];
+  if (keyBlock === undefined) {
     const labels = [...new Set(blocks.map((block) => block.label))];
     const found = labels.length === 0 ? 'no PEM block' : `only ${labels.map((label) => `"${label}"`).join(', ')}`;
     throw new SignerError('TPM_KEYFILE_INVALID', `${path} is not a TPM key file: it holds ${found}, not a "${PEM_LABEL}": give a key made by tpm2-openssl or tpm2_encodeobject, or handle:0x81...`);
@@ -75,45 +76,8 @@ export function parseTss2KeyFile(content: Uint8Array, path: string): Tss2KeyFile
   if (keyBlocks.length > 1) {
     throw new SignerError('TPM_KEYFILE_INVALID', `${path} holds ${keyBlocks.length} "${PEM_LABEL}" blocks: keep one key per file`);
   }
-  const certificates = blocks.filter((block) => block.label === 'CERTIFICATE').map((block) => block.der);
-  return { ...parseTpmKeyDer((keyBlocks[0] as PemBlock).der, path), certificates };
-}
-
-interface PemBlock {
-  readonly label: string;
-  readonly der: Buffer;
-}
-
-function pemBlocks(text: string, path: string): PemBlock[] {
-  const blocks: PemBlock[] = [];
-  const begin = /-----BEGIN ([A-Z0-9 ]+)-----/g;
-  for (let match = begin.exec(text); match !== null; match = begin.exec(text)) {
-    const label = match[1] as string;
-    const endMarker = `-----END ${label}-----`;
-    const bodyStart = match.index + match[0].length;
-    const endIndex = text.indexOf(endMarker, bodyStart);
-    if (endIndex === -1) {
-      throw new SignerError('TPM_KEYFILE_INVALID', `${path} is truncated: its "${label}" block has no END line: copy the whole file again`);
-    }
-    const body = text.slice(bodyStart, endIndex).replace(/\s+/g, '');
-    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(body) || body.length % 4 !== 0) {
-      throw new SignerError('TPM_KEYFILE_INVALID', `${path} has a "${label}" block that is not valid base64 (headers or damaged lines): copy the file again`);
-    }
-    blocks.push({ label, der: Buffer.from(body, 'base64') });
-    begin.lastIndex = endIndex + endMarker.length;
-  }
-  return blocks;
-}
-
-function parseTpmKeyDer(der: Buffer, path: string): Omit<Tss2KeyFile, 'certificates'> {
-  try {
-    return parseTpmKeyFields(der, path);
-  } catch (error) {
-    // Low-level readers do not know the file; their problems mean the bytes are damaged.
-    if (!isSignerError(error) || error.message.startsWith(path)) throw error;
-    if (error.code === 'TPM_KEYFILE_INVALID') throw corruptKey(path, error.message, error);
-    throw new SignerError(error.code, `${path}: ${error.message}`, { cause: error });
-  }
+  const certificates = blocks.filter((block) => block.label === 'CERTIFICATE').map((block) => Buffer.from(block.der));
+  return { ...parseTpmKeyFields(Buffer.from(keyBlock.der), path), certificates };
 }
 
 function corruptKey(path: string, problem: string, cause?: unknown): SignerError {
@@ -125,13 +89,9 @@ function corruptKey(path: string, problem: string, cause?: unknown): SignerError
 }
 
 /**
- * DER problems as TPM_KEYFILE_INVALID, worded with the offset (within the enclosing value) so a
- * damaged file can be compared with `openssl asn1parse`; parseTpmKeyDer adds which file.
+ * DER problems worded with the offset (within the enclosing value) so a damaged file can be
+ * compared with `openssl asn1parse`.
  */
-function keyfileDerProblem(problem: DerProblem): SignerError {
-  return new SignerError('TPM_KEYFILE_INVALID', describeKeyfileDerProblem(problem));
-}
-
 function describeKeyfileDerProblem(problem: DerProblem): string {
   switch (problem.kind) {
     case 'no element':
@@ -155,6 +115,7 @@ function describeKeyfileDerProblem(problem: DerProblem): string {
 
 function parseTpmKeyFields(der: Buffer, path: string): Omit<Tss2KeyFile, 'certificates'> {
   const corrupt = (problem: string): SignerError => corruptKey(path, problem);
+  const keyfileDerProblem = (problem: DerProblem): SignerError => corrupt(describeKeyfileDerProblem(problem));
   const outer = readDerElement(der, 0, keyfileDerProblem);
   if (outer.tag !== DER_TAG.SEQUENCE) throw corrupt('it does not start with a SEQUENCE');
   if (outer.encoded.length !== der.length) throw corrupt(`${der.length - outer.encoded.length} byte(s) follow the key`);
@@ -207,7 +168,7 @@ function parseTpmKeyFields(der: Buffer, path: string): Omit<Tss2KeyFile, 'certif
   checkParent(parent, path);
   const publicBlob = Buffer.from(publicField.value);
   const privateBlob = Buffer.from(privateField.value);
-  const publicArea = parsePublicBlob(publicBlob);
+  const publicArea = parsePublicBlob(publicBlob, path);
   checkSized(privateBlob, 'privkey', corrupt);
   return { emptyAuth, parent, rsaParent, ...(description !== undefined ? { description } : {}), publicBlob, privateBlob, publicArea };
 }
@@ -231,11 +192,18 @@ function checkParent(parent: number, path: string): void {
   );
 }
 
-function parsePublicBlob(blob: Buffer): TpmPublicArea {
-  const reader = new TpmReader(blob, { what: 'pubkey (TPM2B_PUBLIC)', code: 'TPM_KEYFILE_INVALID' });
-  const area = reader.sized();
-  reader.end();
-  return parsePublicArea(area, { what: 'the public area (TPMT_PUBLIC)', code: 'TPM_KEYFILE_INVALID' });
+function parsePublicBlob(blob: Buffer, path: string): TpmPublicArea {
+  try {
+    const reader = new TpmReader(blob, { what: 'pubkey (TPM2B_PUBLIC)', code: 'TPM_KEYFILE_INVALID' });
+    const area = reader.sized();
+    reader.end();
+    return parsePublicArea(area, { what: 'the public area (TPMT_PUBLIC)', code: 'TPM_KEYFILE_INVALID' });
+  } catch (error) {
+    // The TPM structure readers do not know the file: damaged bytes, or a key type we refuse.
+    if (!isSignerError(error)) throw error;
+    if (error.code === 'TPM_KEYFILE_INVALID') throw corruptKey(path, error.message, error);
+    throw new SignerError(error.code, `${path}: ${error.message}`, { cause: error });
+  }
 }
 
 function checkSized(blob: Buffer, field: string, corrupt: (problem: string) => SignerError): void {
@@ -243,7 +211,7 @@ function checkSized(blob: Buffer, field: string, corrupt: (problem: string) => S
 }
 
 function explicitInner(field: DerElement, corrupt: (problem: string) => SignerError): DerElement {
-  const children = readDerChildren(field, keyfileDerProblem);
+  const children = readDerChildren(field, (problem) => corrupt(describeKeyfileDerProblem(problem)));
   const inner = children[0];
   if (inner === undefined || children.length !== 1) throw corrupt(`field [${field.tag & 0x1f}] does not hold exactly one value`);
   return inner;

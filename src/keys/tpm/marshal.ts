@@ -46,10 +46,6 @@ export class TpmWriter {
     return this.sized(inner.toBuffer());
   }
 
-  get length(): number {
-    return this.#chunks.reduce((total, chunk) => total + chunk.length, 0);
-  }
-
   toBuffer(): Buffer {
     return Buffer.concat(this.#chunks);
   }
@@ -76,10 +72,6 @@ export class TpmReader {
     this.#context = context;
   }
 
-  get offset(): number {
-    return this.#offset;
-  }
-
   get remaining(): number {
     return this.#buffer.length - this.#offset;
   }
@@ -104,14 +96,6 @@ export class TpmReader {
   /** The contents of a TPM2B (without its size). */
   sized(): Buffer {
     return this.bytes(this.u16());
-  }
-
-  /** A TPM2B as it appeared on the wire, size included (TPM2B_PUBLIC/PRIVATE for TPM2_Load). */
-  sizedRaw(): Buffer {
-    const start = this.#offset;
-    const length = this.u16();
-    this.#take(length);
-    return Buffer.from(this.#buffer.subarray(start, this.#offset));
   }
 
   /** A reader over the contents of the next TPM2B, for nested structures. */

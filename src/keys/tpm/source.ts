@@ -28,7 +28,7 @@ import { ECC_P256_STORAGE_PRIMARY, RSA_2048_STORAGE_PRIMARY } from './templates.
 import { openTransport, type TpmTransport } from './transport.js';
 
 /** Environment variable read for the key password when no flag gives one. */
-export const TPM_KEY_PASSWORD_ENV = 'ROLES_ANYWHERE_TPM_KEY_PASSWORD';
+const TPM_KEY_PASSWORD_ENV = 'ROLES_ANYWHERE_TPM_KEY_PASSWORD';
 
 /** Side effects of opening a TPM key, passed in so tests reach every branch. */
 export interface TpmSourceIO {
@@ -221,7 +221,7 @@ class TpmKeySource implements KeySource {
   async sign(message: Uint8Array, digest: SignDigest = 'SHA256'): Promise<Uint8Array> {
     const algorithm = DIGESTS.get(digest);
     if (algorithm === undefined) throw new SignerError('USAGE', `unknown digest ${String(digest)}: use SHA256, SHA384 or SHA512`);
-    const plan = this.#plan(digest, createHash(algorithm.node).update(message).digest());
+    const plan = this.#plan(digest, algorithm.tpm, createHash(algorithm.node).update(message).digest());
     return this.#exclusive(async () => {
       if (this.#closed) throw new SignerError('INTERNAL', `the key source ${this.description} is closed: open it again before signing`);
       if (this.#authFailure !== undefined) throw this.#authFailure;
@@ -259,23 +259,23 @@ class TpmKeySource implements KeySource {
    * and labelled with the hash of that length: P-256 signs SHA-384 and SHA-512 digests as
    * 32-byte ones, and a TPM without SHA-512 still produces the same signature.
    */
-  #plan(digest: SignDigest, hash: Buffer): SigningPlan {
+  #plan(digest: SignDigest, tpmHash: number, hash: Buffer): SigningPlan {
     const area = this.#publicArea;
-    const fixed = area.scheme.scheme === TPM_ALG.NULL ? undefined : area.scheme;
+    let plan: SigningPlan;
     if (area.type === TPM_ALG.RSA) {
-      const hashAlg = (DIGESTS.get(digest) as { tpm: number }).tpm;
-      if (fixed !== undefined && (fixed.scheme !== TPM_ALG.RSASSA || fixed.hashAlg !== hashAlg)) {
-        throw new SignerError('NOT_SUPPORTED', `${this.description} is fixed to TPM scheme 0x${fixed.scheme.toString(16)} with hash 0x${(fixed.hashAlg ?? 0).toString(16)}, so it cannot make an RSASSA ${digest} signature`);
-      }
-      return { scheme: TPM_ALG.RSASSA, hashAlg, digest: hash };
+      plan = { scheme: TPM_ALG.RSASSA, hashAlg: tpmHash, digest: hash };
+    } else {
+      const curveSize = (ECC_CURVES.get(area.curveId) as { size: number }).size;
+      const cut = hash.subarray(0, Math.min(hash.length, curveSize));
+      plan = { scheme: TPM_ALG.ECDSA, hashAlg: TPM_HASH_BY_DIGEST_LENGTH.get(cut.length) as number, digest: Buffer.from(cut) };
     }
-    const curveSize = (ECC_CURVES.get(area.curveId) as { size: number }).size;
-    const cut = hash.subarray(0, Math.min(hash.length, curveSize));
-    const hashAlg = TPM_HASH_BY_DIGEST_LENGTH.get(cut.length) as number;
-    if (fixed !== undefined && (fixed.scheme !== TPM_ALG.ECDSA || fixed.hashAlg !== hashAlg)) {
-      throw new SignerError('NOT_SUPPORTED', `${this.description} is fixed to TPM scheme 0x${fixed.scheme.toString(16)} with hash 0x${(fixed.hashAlg ?? 0).toString(16)}, so it cannot make an ECDSA ${digest} signature`);
+    // A key created with its own scheme signs with that scheme only (TPM2_Sign, Part 3, 20.2).
+    const fixed = area.scheme;
+    if (fixed.scheme !== TPM_ALG.NULL && (fixed.scheme !== plan.scheme || fixed.hashAlg !== plan.hashAlg)) {
+      const wanted = plan.scheme === TPM_ALG.RSASSA ? 'RSASSA' : 'ECDSA';
+      throw new SignerError('NOT_SUPPORTED', `${this.description} is fixed to TPM scheme 0x${fixed.scheme.toString(16)} with hash 0x${(fixed.hashAlg ?? 0).toString(16)}, so it cannot make an ${wanted} ${digest} signature`);
     }
-    return { scheme: TPM_ALG.ECDSA, hashAlg, digest: Buffer.from(cut) };
+    return plan;
   }
 
   async #signWithKeyFile(location: Extract<KeyLocation, { kind: 'file' }>, plan: SigningPlan): Promise<TpmSignature> {
@@ -412,7 +412,7 @@ class TpmKeySource implements KeySource {
     try {
       await this.#client.flush(object.handle);
     } catch (error) {
-      if (isSignerError(error, 'TPM_TRANSPORT_FAILED') || isSignerError(error, 'TPM_UNAVAILABLE')) this.#unflushed.push(object);
+      if (isConnectionFailure(error)) this.#unflushed.push(object);
     }
   }
 
@@ -428,10 +428,15 @@ class TpmKeySource implements KeySource {
         const { name } = await this.#client.run(readPublicCommand(object.handle));
         if (name.equals(object.name)) await this.#client.flush(object.handle);
       } catch (error) {
-        if (isSignerError(error, 'TPM_TRANSPORT_FAILED') || isSignerError(error, 'TPM_UNAVAILABLE')) this.#unflushed.push(object);
+        if (isConnectionFailure(error)) this.#unflushed.push(object);
       }
     }
   }
+}
+
+/** The TPM was not reached, so an object it holds may still be there to flush later. */
+function isConnectionFailure(error: unknown): boolean {
+  return isSignerError(error, 'TPM_TRANSPORT_FAILED') || isSignerError(error, 'TPM_UNAVAILABLE');
 }
 
 /** The TPM says the object behind handle number `position` does not exist (any more). */

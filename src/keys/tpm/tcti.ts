@@ -14,12 +14,12 @@ export type TpmTarget =
 /** Our own variable; wins over TPM2TOOLS_TCTI so the helper can use another TPM than the tools. */
 export const TPM_TCTI_ENV = 'ROLES_ANYWHERE_TPM_TCTI';
 /** tpm2-tools' variable, honoured for compatibility. */
-export const TPM2TOOLS_TCTI_ENV = 'TPM2TOOLS_TCTI';
+const TPM2TOOLS_TCTI_ENV = 'TPM2TOOLS_TCTI';
 /** The reference helper's variable: a device path or a UNIX socket path. */
-export const TPM_DEVICE_ENV = 'TPM_DEVICE';
+const TPM_DEVICE_ENV = 'TPM_DEVICE';
 
 /** Kernel resource manager first: it flushes what a crashed process left behind. */
-export const DEFAULT_DEVICES = Object.freeze(['/dev/tpmrm0', '/dev/tpm0']);
+const DEFAULT_DEVICES = Object.freeze(['/dev/tpmrm0', '/dev/tpm0']);
 
 const SWTPM_DEFAULT_HOST = 'localhost';
 const SWTPM_DEFAULT_PORT = 2321;

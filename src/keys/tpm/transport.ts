@@ -18,6 +18,7 @@ export interface TpmTransport {
   close(): Promise<void>;
 }
 
+/** Timeouts of the socket transports; a character device times out in its kernel driver. */
 export interface TransportOptions {
   /** How long one command may take. Real TPMs create RSA primaries in seconds, not minutes. */
   readonly responseTimeoutMs?: number;
@@ -28,7 +29,7 @@ const DEFAULT_RESPONSE_TIMEOUT_MS = 120_000;
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 
 export async function openTransport(target: TpmTarget, options: TransportOptions = {}): Promise<TpmTransport> {
-  if (target.kind === 'device') return DeviceTransport.open(target, options);
+  if (target.kind === 'device') return DeviceTransport.open(target);
   return SocketTransport.open(target, options);
 }
 
@@ -58,7 +59,7 @@ class DeviceTransport implements TpmTransport {
     this.description = description;
   }
 
-  static async open(target: Extract<TpmTarget, { kind: 'device' }>, _options: TransportOptions): Promise<DeviceTransport> {
+  static async open(target: Extract<TpmTarget, { kind: 'device' }>): Promise<DeviceTransport> {
     try {
       return new DeviceTransport(await open(target.path, 'r+'), describeTarget(target));
     } catch (cause) {
@@ -117,9 +118,6 @@ export function deviceOpenError(target: Extract<TpmTarget, { kind: 'device' }>, 
   }
 }
 
-/** Errors of a connection that died before a single response byte came back. */
-const droppedBeforeAnswer = new WeakSet<object>();
-
 class SocketTransport implements TpmTransport {
   readonly description: string;
   readonly #target: Extract<TpmTarget, { kind: 'tcp' | 'unix' }>;
@@ -128,6 +126,8 @@ class SocketTransport implements TpmTransport {
   #socket: Socket | undefined;
   /** Connections that have answered a command: only those may have died unnoticed. */
   readonly #answered = new WeakSet<Socket>();
+  /** Errors of a connection that died before a single response byte came back. */
+  readonly #droppedBeforeAnswer = new WeakSet<SignerError>();
   #closed = false;
   #busy = false;
 
@@ -158,7 +158,7 @@ class SocketTransport implements TpmTransport {
         // The drop may not have been noticed yet when the command went out on the old
         // connection (EPIPE, a close with no byte back): the TPM never saw it, so one fresh
         // connection is tried. A fresh connection that fails is reported as it is.
-        if (!reused || !droppedBeforeAnswer.has(error as object)) throw error;
+        if (!reused || !this.#droppedBeforeAnswer.has(error as SignerError)) throw error;
         this.#socket = await this.#connect();
         const response = await this.#exchange(this.#socket, command);
         this.#answered.add(this.#socket);
@@ -253,7 +253,7 @@ class SocketTransport implements TpmTransport {
         finish(undefined, Buffer.from(response));
       };
       const dropped = (error: SignerError): SignerError => {
-        if (received === 0) droppedBeforeAnswer.add(error);
+        if (received === 0) this.#droppedBeforeAnswer.add(error);
         return error;
       };
       const onClose = (): void =>

@@ -140,7 +140,7 @@ t.test('bad input: one clear line, non-zero exit, no stack trace, nothing leaked
   assertCleanFailure(
     t,
     await runCli(['credential-process', '--certificate', key('ec-p256').certificatePath, '--private-key', truncated, ...rig.sessionFlags], { env: tpmEnv() }),
-    `roles-anywhere-signer: ${truncated} is truncated: its "TSS2 PRIVATE KEY" block has no END line: copy the whole file again`,
+    `roles-anywhere-signer: ${truncated}: PEM block "TSS2 PRIVATE KEY" that begins on line 1 has no END line: the file is truncated; get a fresh copy`,
   );
 
   const other = await swtpmFor(t, { mode: 'unix' });

@@ -17,12 +17,27 @@ function failure(rc: number): Buffer {
   return response;
 }
 
+/** A GetCapability(TPM_CAP_HANDLES) answer. */
+function handleList(moreData: boolean, handles: readonly number[]): Buffer {
+  const response = Buffer.alloc(19 + 4 * handles.length);
+  response.writeUInt16BE(0x8001, 0);
+  response.writeUInt32BE(response.length, 2);
+  response.writeUInt8(moreData ? 1 : 0, 10);
+  response.writeUInt32BE(TPM_CAP.HANDLES, 11);
+  response.writeUInt32BE(handles.length, 15);
+  handles.forEach((handle, index) => response.writeUInt32BE(handle, 19 + 4 * index));
+  return response;
+}
+
 /** Plays back canned responses: the TPM cannot be made to answer RETRY on demand. */
-function scripted(responses: Buffer[]): TpmTransport & { sent: number } {
+function scripted(responses: Buffer[]): TpmTransport & { sent: number; commands: Buffer[] } {
   const transport = {
     description: 'scripted TPM',
     sent: 0,
-    async transmit(): Promise<Buffer> {
+    commands: [] as Buffer[],
+    async transmit(command: Uint8Array): Promise<Buffer> {
+      // A copy: the client zeroes its command bytes once the answer is in.
+      transport.commands.push(Buffer.from(command));
       const next = responses[transport.sent++];
       if (next === undefined) throw new Error('no more responses');
       return next;
@@ -72,6 +87,16 @@ t.test('error codes by response code', async (t) => {
   t.equal(tpmCommandError('TPM2_Sign', 0x9a2).code, 'TPM_AUTH_FAILED', 'BAD_AUTH');
   t.equal(tpmCommandError('TPM2_Sign', 0x921).code, 'TPM_LOCKOUT');
   t.equal(tpmCommandError('TPM2_Load', 0x18b).code, 'TPM_COMMAND_FAILED');
+});
+
+t.test('listHandles asks again from after the last handle while moreData is set, and stops at the end of the type', async (t) => {
+  const transport = scripted([handleList(true, [0x80000000, 0x80000001]), handleList(true, [0x80000002, 0x81000001])]);
+  t.same(await new TpmClient(transport).listTransientHandles(), [0x80000000, 0x80000001, 0x80000002]);
+  // TPM2_GetCapability parameters: capability at offset 10, first property at 14.
+  t.same(transport.commands.map((command) => command.readUInt32BE(14)), [0x80000000, 0x80000002], 'the second query starts after 0x80000001');
+
+  const confused = scripted([Buffer.from('80010000001300000000' + '00' + '00000006' + '00000000', 'hex')]);
+  await t.rejects(new TpmClient(confused).listTransientHandles(), { code: 'TPM_TRANSPORT_FAILED', message: 'TPM2_GetCapability answered another capability' });
 });
 
 t.test('a TPM that was never started is started, and the command resent (real swtpm)', async (t) => {

@@ -154,4 +154,8 @@ t.test('TPM2_GetCapability: other capabilities, and corrupt counts', async (t) =
     () => properties.decode(parseResponseBody(response('8001', '00' + '00000001' + 'ffffffff'), 0, 'the TPM2_GetCapability response')),
     { code: 'TPM_TRANSPORT_FAILED', message: 'the TPM2_GetCapability response claims 4294967295 entries in 0 bytes' },
   );
+  t.throws(
+    () => properties.decode(parseResponseBody(response('8001', '00' + '00000005' + '00000000'), 0, 'the TPM2_GetCapability response')),
+    { code: 'TPM_TRANSPORT_FAILED', message: 'the TPM2_GetCapability response answers capability 0x5, which was not asked for' },
+  );
 });

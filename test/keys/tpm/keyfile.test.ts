@@ -139,9 +139,9 @@ t.test('foreign, truncated and damaged files: one clear message each', async (t)
   const cases: [string, string | Buffer, string][] = [
     ['a PKCS#8 key', pemOf(Buffer.from('x'), 'PRIVATE KEY'), `${PATH} is not a TPM key file: it holds only "PRIVATE KEY", not a "TSS2 PRIVATE KEY": give a key made by tpm2-openssl or tpm2_encodeobject, or handle:0x81...`],
     ['no PEM at all', 'hello world\n', `${PATH} is not a TPM key file: it holds no PEM block, not a "TSS2 PRIVATE KEY": give a key made by tpm2-openssl or tpm2_encodeobject, or handle:0x81...`],
-    ['cut before END', tpm2OpensslEcP256KeyPem.slice(0, 150), `${PATH} is truncated: its "TSS2 PRIVATE KEY" block has no END line: copy the whole file again`],
+    ['cut before END', tpm2OpensslEcP256KeyPem.slice(0, 150), `${PATH}: PEM block "TSS2 PRIVATE KEY" that begins on line 1 has no END line: the file is truncated; get a fresh copy`],
     ['a line missing', tpm2OpensslEcP256KeyPem.split('\n').filter((_, i) => i !== 3).join('\n'), `${PATH} holds a TSS2 PRIVATE KEY that is truncated or corrupt (an element at offset 0 needs 240 bytes, 192 left): copy the file again or re-create the key`],
-    ['bad base64', tpm2OpensslEcP256KeyPem.replace('MIHw', 'MI*w'), `${PATH} has a "TSS2 PRIVATE KEY" block that is not valid base64 (headers or damaged lines): copy the file again`],
+    ['bad base64', tpm2OpensslEcP256KeyPem.replace('MIHw', 'MI*w'), `${PATH}: PEM block "TSS2 PRIVATE KEY" that begins on line 1 is not valid base64: the file is damaged or truncated; get a fresh copy`],
     ['two keys', tpm2OpensslEcP256KeyPem + tpm2OpensslRsa2048KeyPem, `${PATH} holds 2 "TSS2 PRIVATE KEY" blocks: keep one key per file`],
     ['other OID', pemOf(keyDer({ oid: hex('2a864886f70d010101') })), `${PATH} is not a TPM 2.0 key: its type OID is 1.2.840.113549.1.1.1, not 2.23.133.10.1.3`],
     ['trailing bytes', pemOf(Buffer.concat([keyDer(), hex('00')])), `${PATH} holds a TSS2 PRIVATE KEY that is truncated or corrupt (1 byte(s) follow the key): copy the file again or re-create the key`],
@@ -152,6 +152,11 @@ t.test('foreign, truncated and damaged files: one clear message each', async (t)
     ['transient parent', pemOf(keyDer({ parent: hex('0080000000') })), `${PATH} names parent 0x80000000, which is neither a hierarchy nor a persistent key (0x81xxxxxx): re-create the key under the owner hierarchy or a persistent parent`],
     ['negative parent', pemOf(keyDer({ parent: hex('81000001') })), `${PATH} holds a TSS2 PRIVATE KEY that is truncated or corrupt (a negative INTEGER): copy the file again or re-create the key`],
     ['indefinite length', Buffer.concat([hex('3080'), ecDer.subarray(3)]), `${PATH} holds a TSS2 PRIVATE KEY that is truncated or corrupt (indefinite length at offset 0): copy the file again or re-create the key`],
+    ['not a SEQUENCE', pemOf(tlv(0x04, ecDer)), `${PATH} holds a TSS2 PRIVATE KEY that is truncated or corrupt (it does not start with a SEQUENCE): copy the file again or re-create the key`],
+    ['no type OID', pemOf(tlv(0x30, tlv(0x02, hex('40000001')))), `${PATH} holds a TSS2 PRIVATE KEY that is truncated or corrupt (no key type OID): copy the file again or re-create the key`],
+    ['emptyAuth not a BOOLEAN', pemOf(keyDer({ optional: [tlv(0xa0, tlv(0x02, hex('01')))] })), `${PATH} holds a TSS2 PRIVATE KEY that is truncated or corrupt (emptyAuth has ASN.1 tag 0x2): copy the file again or re-create the key`],
+    ['two values in [0]', pemOf(keyDer({ optional: [tlv(0xa0, tlv(0x01, hex('ff')), tlv(0x01, hex('ff')))] })), `${PATH} holds a TSS2 PRIVATE KEY that is truncated or corrupt (field [0] does not hold exactly one value): copy the file again or re-create the key`],
+    ['a cut-off field inside [0]', pemOf(keyDer({ optional: [tlv(0xa0, hex('0105ff'))] })), `${PATH} holds a TSS2 PRIVATE KEY that is truncated or corrupt (an element at offset 0 needs 5 bytes, 1 left): copy the file again or re-create the key`],
   ];
   for (const [name, content, message] of cases) {
     t.throws(() => parseTss2KeyFile(Buffer.isBuffer(content) ? content : Buffer.from(content), PATH), { code: 'TPM_KEYFILE_INVALID', message }, name);
@@ -165,5 +170,13 @@ t.test('keys that are not RSA or ECC are refused with the path', async (t) => {
   t.throws(() => parseTss2KeyFile(keyDer({ publicBlob }), PATH), {
     code: 'KEY_TYPE_UNSUPPORTED',
     message: `${PATH}: the TPM object is of type 0x8 (KEYEDHASH: an HMAC key or sealed data), not an RSA or ECC key: only RSA and ECC keys can sign`,
+  });
+});
+
+t.test('the file name is always added, whatever the problem text starts with', async (t) => {
+  // A relative path that is also the first word of a problem ("a negative INTEGER").
+  t.throws(() => parseTss2KeyFile(Buffer.from(pemOf(keyDer({ parent: hex('81000001') }))), 'a'), {
+    code: 'TPM_KEYFILE_INVALID',
+    message: 'a holds a TSS2 PRIVATE KEY that is truncated or corrupt (a negative INTEGER): copy the file again or re-create the key',
   });
 });

@@ -1,11 +1,12 @@
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Test } from 'tap';
+import type { SecretIO } from '../../../src/keys/secret.js';
 import { TpmClient } from '../../../src/keys/tpm/client.js';
 import { parseTcti } from '../../../src/keys/tpm/tcti.js';
 import { openTransport } from '../../../src/keys/tpm/transport.js';
-import { createTpmKeys, startSwtpm, type RunningSwtpm, type SwtpmOptions, type TpmFixture, type TpmKeyName } from '../../../scripts/fixtures/swtpm.js';
+import { createTpmKeys, runTool, startSwtpm, type RunningSwtpm, type SwtpmOptions, type TpmFixture, type TpmKeyName } from '../../../scripts/fixtures/swtpm.js';
 
 /**
  * Per-test swtpm processes and key fixtures, each in a fresh temp dir that teardown removes
@@ -56,4 +57,21 @@ export async function withClient<T>(swtpm: RunningSwtpm, use: (client: TpmClient
 
 export async function transientHandles(swtpm: RunningSwtpm): Promise<number[]> {
   return withClient(swtpm, (client) => client.listTransientHandles());
+}
+
+/** Runs a tpm2-tools command against the simulator (TCP mode), e.g. to put the TPM in a state. */
+export function tpm2Tool(swtpm: RunningSwtpm, tool: string, args: readonly string[]): Promise<string> {
+  return runTool(tool, args, { TPM2TOOLS_TCTI: swtpm.tcti });
+}
+
+/** No terminal and no commands: every secret comes from the key spec or from `env`. */
+export function noTerminalSecretIO(env: Record<string, string> = {}): SecretIO {
+  return {
+    env,
+    promptTty: async () => undefined,
+    readFile: (path) => readFileSync(path),
+    runCommand: async () => {
+      throw new Error('no commands in tests');
+    },
+  };
 }

@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import t from 'tap';
 import { isSignerError } from '../../../src/errors.js';
 import { createCertificateAuthority, generateKeyPair, issueLeafCertificate } from '../../../src/emulator/pki.js';
-import type { SecretIO } from '../../../src/keys/secret.js';
 import type { TpmKeySpec } from '../../../src/keys/spec.js';
 import { getCapabilityCommand } from '../../../src/keys/tpm/commands.js';
 import { TPM_CAP } from '../../../src/keys/tpm/constants.js';
@@ -12,7 +11,7 @@ import { openTpmKeySource, type TpmSourceOptions } from '../../../src/keys/tpm/s
 import type { KeySource } from '../../../src/keys/types.js';
 import { ALL_TPM_KEYS, FIXTURE_KEY_PASSWORD, type TpmKeyFixture, type TpmKeyName } from '../../../scripts/fixtures/swtpm.js';
 import { runKeySourceConformance } from '../conformance.js';
-import { keyRig, swtpmFor, transientHandles, unixTwinOf, withClient, type KeyRig } from './rig.js';
+import { keyRig, noTerminalSecretIO as secretIO, swtpmFor, tpm2Tool, transientHandles, unixTwinOf, withClient, type KeyRig } from './rig.js';
 
 let rig: KeyRig;
 let fixture: KeyRig['fixture'];
@@ -28,18 +27,6 @@ t.before(async () => {
     RSA: (await issueLeafCertificate({ issuer: ca, subject: 'CN=other RSA', publicKey: generateKeyPair('RSA-2048').publicKey })).certificateDer,
   };
 });
-
-/** No terminal, no environment: what a test process has unless it says otherwise. */
-function secretIO(env: Record<string, string> = {}): SecretIO {
-  return {
-    env,
-    promptTty: async () => undefined,
-    readFile: (path) => readFileSync(path),
-    runCommand: async () => {
-      throw new Error('no commands in tests');
-    },
-  };
-}
 
 function key(name: TpmKeyName): TpmKeyFixture {
   const entry = fixture.keys[name];
@@ -282,6 +269,75 @@ t.test('bad input before the TPM is asked anything', async (t) => {
   await unknownDigest.close();
   t.has(await failureOf(unknownDigest.sign(Buffer.from('x'))), { code: 'INTERNAL', message: `the key source ${entry.keyPath} is closed: open it again before signing` });
   t.ok(isSignerError(await failureOf(open(specFor(entry, { tcti: 'mssim' })))), 'unsupported TCTIs are SignerErrors');
+});
+
+t.test('TPM states and keys that refuse to sign, each named (on a simulator of its own)', async (t) => {
+  const own = await keyRig(t, ['ec-p256', 'ec-p256-password', 'ec-p256-under-persistent']);
+  const tcti = own.fixture.tcti;
+  const where = `swtpm 127.0.0.1:${own.swtpm.port}`;
+  const ownKey = (name: TpmKeyName): TpmKeyFixture => {
+    const entry = own.fixture.keys[name];
+    if (entry === undefined) throw new Error(`fixture has no ${name}`);
+    return entry;
+  };
+  const signOnce = async (spec: TpmKeySpec): Promise<{ message: Buffer; signature: Uint8Array }> => {
+    const source = await open(spec);
+    try {
+      const message = Buffer.from('refusals');
+      return { message, signature: await source.sign(message) };
+    } finally {
+      await source.close();
+    }
+  };
+  const signsFor = async (entry: TpmKeyFixture, spec: TpmKeySpec): Promise<boolean> => {
+    const { message, signature } = await signOnce(spec);
+    return verify('sha256', message, new X509Certificate(entry.certificateDer).publicKey, signature);
+  };
+
+  await t.test('a key fixed to ECDSA with SHA-384 cannot make the SHA-256 signature SigV4-X509 needs', async (t) => {
+    const base = join(own.dir, 'fixed-scheme');
+    await tpm2Tool(own.swtpm, 'tpm2_create', ['-C', '0x81000001', '-G', 'ecc256:ecdsa-sha384', '-a', 'fixedtpm|fixedparent|sensitivedataorigin|userwithauth|sign', '-u', `${base}.pub`, '-r', `${base}.priv`]);
+    await tpm2Tool(own.swtpm, 'tpm2_encodeobject', ['-C', '0x81000001', '-u', `${base}.pub`, '-r', `${base}.priv`, '-o', `${base}.pem`]);
+    await tpm2Tool(own.swtpm, 'tpm2_flushcontext', ['-t']);
+    t.has(await failureOf(signOnce({ kind: 'tpm', keyFile: `${base}.pem`, password: {}, noPassword: true, tcti })), {
+      code: 'NOT_SUPPORTED',
+      message: `${base}.pem is fixed to TPM scheme 0x18 with hash 0xc, so it cannot make an ECDSA SHA256 signature`,
+    });
+  });
+
+  await t.test('an owner hierarchy with a password, then a disabled one: keys under it cannot be loaded', async (t) => {
+    const entry = ownKey('ec-p256');
+    await tpm2Tool(own.swtpm, 'tpm2_changeauth', ['-c', 'o', 'owner-password']);
+    t.has(await failureOf(signOnce(specFor(entry, { tcti }))), {
+      code: 'TPM_AUTH_FAILED',
+      message: `the owner hierarchy of the TPM at ${where} has a password, so the storage key that parents ${entry.keyPath} cannot be created: keys under a hierarchy need an empty hierarchy password; use a key under a persistent parent instead`,
+    });
+    const underPersistent = ownKey('ec-p256-under-persistent');
+    t.ok(await signsFor(underPersistent, specFor(underPersistent, { tcti })), 'as the message says, a key under a persistent parent still signs');
+    await tpm2Tool(own.swtpm, 'tpm2_changeauth', ['-c', 'o', '-p', 'owner-password']);
+
+    await tpm2Tool(own.swtpm, 'tpm2_hierarchycontrol', ['-C', 'p', 'shEnable', 'clear']);
+    t.has(await failureOf(signOnce(specFor(entry, { tcti }))), {
+      code: 'TPM_PARENT_NOT_FOUND',
+      message: `the TPM at ${where} cannot create the owner storage key that parents ${entry.keyPath} (TPM_RC_HIERARCHY): check that the owner hierarchy is enabled`,
+    });
+    await tpm2Tool(own.swtpm, 'tpm2_hierarchycontrol', ['-C', 'p', 'shEnable', 'set']);
+    t.ok(await signsFor(entry, specFor(entry, { tcti })), 'signs again with the hierarchy enabled and without a password');
+  });
+
+  await t.test('a TPM in dictionary-attack lockout refuses even the right password', async (t) => {
+    const entry = ownKey('ec-p256-password');
+    await tpm2Tool(own.swtpm, 'tpm2_dictionarylockout', ['--setup-parameters', '--max-tries=1', '--recovery-time=600', '--lockout-recovery-time=0']);
+    t.has(await failureOf(signOnce(specFor(entry, { tcti, password: { value: 'not-the-password' } }))), { code: 'TPM_AUTH_FAILED' }, 'one wrong password uses up the only try');
+    t.has(await failureOf(signOnce(specFor(entry, { tcti }))), {
+      code: 'TPM_LOCKOUT',
+      message: `the TPM at ${where} is in dictionary-attack lockout after too many wrong passwords and refuses to use ${entry.keyPath}: wait for the lockout to expire, or clear it with tpm2_dictionarylockout --clear-lockout`,
+    });
+    await tpm2Tool(own.swtpm, 'tpm2_dictionarylockout', ['--clear-lockout']);
+    t.ok(await signsFor(entry, specFor(entry, { tcti })), 'as the message says, clearing the lockout lets the key sign again');
+  });
+
+  t.same(await transientHandles(own.swtpm), [], 'refusals leave no transient object behind');
 });
 
 t.test('every transient object is gone at the end', async (t) => {

@@ -1,10 +1,9 @@
 import { X509Certificate, type KeyObject } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { generateKeyPair, issueLeafCertificate } from '../../../src/emulator/pki.js';
 import { openPkcs11KeySource } from '../../../src/keys/pkcs11/source.js';
-import type { SecretIO } from '../../../src/keys/secret.js';
 import { openTpmKeySource } from '../../../src/keys/tpm/source.js';
 import type { KeySource } from '../../../src/keys/types.js';
 import { createTpmKeys } from '../../../scripts/fixtures/swtpm.js';
@@ -12,7 +11,7 @@ import { createTpm2Pkcs11Token, findTpm2Pkcs11Module, missingTpm2Pkcs11Prerequis
 import { isolatedEnv, runCli } from '../../helpers/cli.js';
 import { startRig, type Rig } from '../../helpers/emulator-rig.js';
 import { runKeySourceConformance } from '../conformance.js';
-import { swtpmFor, tempDir, transientHandles } from './rig.js';
+import { noTerminalSecretIO, swtpmFor, tempDir, transientHandles } from './rig.js';
 
 /**
  * Interop: one key made by tpm2-openssl, linked into a tpm2-pkcs11 token, signs through our TPM
@@ -25,16 +24,6 @@ const PROCESS_JSON = /^\{"Version":1,"AccessKeyId":"ASIA[A-Z0-9]{16}","SecretAcc
 
 const missing = missingTpm2Pkcs11Prerequisites();
 const skip = missing.length > 0 ? `tpm2-pkcs11 interop needs ${missing.join(', ')}` : false;
-
-/** No terminal, no environment: every secret comes from the spec. */
-const noTerminal: SecretIO = {
-  env: {},
-  promptTty: async () => undefined,
-  readFile: (path) => readFileSync(path),
-  runCommand: async () => {
-    throw new Error('no commands in this test');
-  },
-};
 
 function spki(key: KeyObject): string {
   return key.export({ type: 'spki', format: 'der' }).toString('hex');
@@ -82,9 +71,9 @@ t.test('one TPM key signs through the TPM source and through tpm2-pkcs11', { ski
     const expectations = { keyType: key.keyType, certificateDer: key.certificateDer, otherCertificateDer: other.certificateDer };
 
     const openTpm = (): Promise<KeySource> =>
-      openTpmKeySource({ kind: 'tpm', keyFile: key.keyPath as string, password: {}, noPassword: false, tcti: swtpm.tcti }, { io: { secretIO: noTerminal } });
+      openTpmKeySource({ kind: 'tpm', keyFile: key.keyPath as string, password: {}, noPassword: false, tcti: swtpm.tcti }, { io: { secretIO: noTerminalSecretIO() } });
     const openPkcs11 = (): Promise<KeySource> =>
-      openPkcs11KeySource({ kind: 'pkcs11', certificateUri: onToken.certificateUri, modulePath, pin: { value: token.userPin }, reusePin: false }, { secretIO: noTerminal });
+      openPkcs11KeySource({ kind: 'pkcs11', certificateUri: onToken.certificateUri, modulePath, pin: { value: token.userPin }, reusePin: false }, { secretIO: noTerminalSecretIO() });
 
     await runKeySourceConformance(t, `${key.name} through the TPM source (key file)`, openTpm, expectations);
     await runKeySourceConformance(t, `${key.name} through the PKCS#11 source (libtpm2_pkcs11.so)`, openPkcs11, { ...expectations, secrets: [token.userPin] });

@@ -45,6 +45,8 @@ t.test('swtpm over a UNIX socket', async (t) => {
   t.teardown(() => transport.close());
   t.equal(transport.description, `UNIX socket ${swtpm.socketPath}`);
   t.equal((await transport.transmit(transientQuery)).toString('hex'), EMPTY_HANDLE_LIST);
+  await transport.close();
+  await t.rejects(transport.transmit(transientQuery), { code: 'INTERNAL', message: `the connection to the TPM at UNIX socket ${swtpm.socketPath} is closed` });
 });
 
 t.test('a connection that dropped while idle is opened again (swtpm restarted)', async (t) => {
@@ -60,6 +62,9 @@ t.test('a simulator that is gone: refused, then answering again after it is back
   const swtpm = await swtpmFor(t, { mode: 'tcp' });
   const transport = await openTransport(target(swtpm.tcti));
   t.teardown(() => transport.close());
+  // A connection that has answered is retried when it turns out dead, so the command always
+  // reaches the reconnect (refused), however late the close of the old connection is noticed.
+  t.equal((await transport.transmit(transientQuery)).toString('hex'), EMPTY_HANDLE_LIST);
   await swtpm.stop();
   await t.rejects(transport.transmit(transientQuery), {
     code: 'TPM_UNAVAILABLE',
@@ -179,6 +184,15 @@ t.test('device and socket errors a test machine cannot produce (root, no TPM) ma
   t.has(socketConnectError(socket, 'UNIX socket /run/swtpm.sock', Object.assign(new Error('x'), { code: 'EACCES' })), {
     code: 'TPM_PERMISSION_DENIED',
     message: "permission denied connecting to UNIX socket /run/swtpm.sock (from TPM_DEVICE): check the socket's owner and mode",
+  });
+  const tcp: Extract<TpmTarget, { kind: 'tcp' }> = { kind: 'tcp', host: 'tpm.invalid', port: 2321, origin: 'TPM2TOOLS_TCTI' };
+  t.has(socketConnectError(tcp, 'swtpm tpm.invalid:2321', Object.assign(new Error('x'), { code: 'EAI_AGAIN' })), {
+    code: 'TPM_UNAVAILABLE',
+    message: 'the host of swtpm tpm.invalid:2321 (from TPM2TOOLS_TCTI) cannot be resolved (EAI_AGAIN): fix the host= in the TCTI',
+  });
+  t.has(socketConnectError(tcp, 'swtpm tpm.invalid:2321', Object.assign(new Error('x'), { code: 'EHOSTUNREACH' })), {
+    code: 'TPM_UNAVAILABLE',
+    message: 'cannot connect to the TPM at swtpm tpm.invalid:2321 (from TPM2TOOLS_TCTI) (EHOSTUNREACH)',
   });
 });
 

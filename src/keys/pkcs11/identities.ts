@@ -5,7 +5,6 @@ import type { Pkcs11KeySpec } from '../spec.js';
 import { parseUriOption, searchCertificates } from './lookup.js';
 import { acquireModule } from './module.js';
 import { resolveModulePath, type ModuleSearch } from './module-path.js';
-import { DEFAULT_PIN_ENV_VAR } from './pin.js';
 import { closeSession } from './token.js';
 
 /** One certificate on a token that `read-certificate-data --certificate pkcs11:...` matched. */
@@ -39,7 +38,7 @@ export async function listPkcs11Identities(options: ListIdentitiesOptions): Prom
   debug(`PKCS#11 module ${module.path} (from ${module.origin})`);
   const loaded = acquireModule(module);
   try {
-    const search = await searchCertificates(loaded, uri, { pin: options.pin ?? { envVar: DEFAULT_PIN_ENV_VAR }, uris: [uri], io: options.secretIO });
+    const search = await searchCertificates(loaded, uri, { pin: options.pin ?? {}, uris: [uri], io: options.secretIO });
     if (search.session !== undefined) closeSession(search.session);
     debug(`${search.found.length} certificate(s) match${search.loggedIn ? ' (after login)' : ''}`);
     const identities: Pkcs11Identity[] = [];

@@ -6,12 +6,11 @@ import { silent, type DebugLog } from '../../debug.js';
 import { SignerError } from '../../errors.js';
 import type { SecretIO } from '../secret.js';
 import type { Pkcs11KeySpec } from '../spec.js';
-import { describePrivateKey } from './key.js';
+import { describePrivateKey, publicKeyFromObject } from './key.js';
 import { parseUriOption } from './lookup.js';
 import { acquireModule, type LoadedModule } from './module.js';
 import { resolveModulePath, type ModuleSearch } from './module-path.js';
-import { DEFAULT_PIN_ENV_VAR, login, pinSecretSpec } from './pin.js';
-import { ecPublicKeyFromAttributes, rsaPublicKeyFromAttributes } from './public-key.js';
+import { login, pinSecretSpec } from './pin.js';
 import {
   closeSession,
   findObjects,
@@ -91,8 +90,9 @@ async function inventoryOf(loaded: LoadedModule, filter: Pkcs11Uri, options: Inv
   const info = libraryInfo(loaded);
   const tokens = listTokens(loaded).filter((token) => tokenMatches(filter, token, info));
   if (options.login && tokens.length !== 1) {
-    const found = tokens.map((t) => formatPkcs11Uri(tokenUri(t))).join(' or ') || 'none';
-    throw new SignerError('USAGE', `--login needs a URI that matches exactly one token, so a PIN is never tried on the wrong one (matched: ${found}): pass one of them`);
+    const found = tokens.map((t) => formatPkcs11Uri(tokenUri(t)));
+    const next = found.length === 0 ? 'run `roles-anywhere-signer list` without --login to see the tokens' : 'pass one of them';
+    throw new SignerError('USAGE', `--login needs a URI that matches exactly one token, so a PIN is never tried on the wrong one (matched: ${found.join(' or ') || 'none'}): ${next}`);
   }
   const inventories: TokenInventory[] = [];
   for (const token of tokens) {
@@ -100,7 +100,7 @@ async function inventoryOf(loaded: LoadedModule, filter: Pkcs11Uri, options: Inv
     const session = openSession(token, where);
     try {
       if (options.login) {
-        await login(session, token, 'user', pinSecretSpec(options.pin ?? { envVar: DEFAULT_PIN_ENV_VAR }, [filter], token), where, options.secretIO);
+        await login(session, token, 'user', pinSecretSpec(options.pin ?? {}, [filter], token), where, options.secretIO);
       }
       inventories.push({
         slotId: token.slotId.toString(10),
@@ -150,25 +150,15 @@ function objectsOf(session: Session, token: TokenSlot): ObjectInventory[] {
 
 function publicObjectDetail(object: TokenObject): string {
   const type = ulongAttribute(object.object, pkcs11js.CKA_KEY_TYPE);
-  try {
-    if (type === pkcs11js.CKK_RSA) {
-      const modulus = optionalAttribute(object.object, pkcs11js.CKA_MODULUS);
-      const exponent = optionalAttribute(object.object, pkcs11js.CKA_PUBLIC_EXPONENT);
-      if (modulus !== undefined && exponent !== undefined) return keyDetail(rsaPublicKeyFromAttributes(modulus, exponent));
-    } else if (type === pkcs11js.CKK_EC) {
-      const params = optionalAttribute(object.object, pkcs11js.CKA_EC_PARAMS);
-      const point = optionalAttribute(object.object, pkcs11js.CKA_EC_POINT);
-      if (params !== undefined && point !== undefined) return keyDetail(ecPublicKeyFromAttributes(params, point));
-    }
-  } catch {
-    // fall through to the generic description
-  }
-  return type === pkcs11js.CKK_RSA ? 'RSA' : type === pkcs11js.CKK_EC ? 'EC' : 'a key type IAM Roles Anywhere cannot use';
+  const keyType = type === pkcs11js.CKK_RSA ? 'RSA' : type === pkcs11js.CKK_EC ? 'EC' : undefined;
+  if (keyType === undefined) return 'a key type IAM Roles Anywhere cannot use';
+  const publicKey = publicKeyFromObject(object.object, keyType);
+  return publicKey === undefined ? keyType : keyDetail(publicKey);
 }
 
 const CURVE_NAMES: Readonly<Record<string, string>> = { prime256v1: 'P-256', secp384r1: 'P-384', secp521r1: 'P-521' };
 
-export function keyDetail(key: KeyObject): string {
+function keyDetail(key: KeyObject): string {
   const details = key.asymmetricKeyDetails;
   if (key.asymmetricKeyType === 'rsa') return `RSA ${details?.modulusLength ?? '?'}`;
   if (key.asymmetricKeyType === 'ec') return `EC ${CURVE_NAMES[details?.namedCurve ?? ''] ?? details?.namedCurve ?? '?'}`;

@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto';
-import type { Session } from 'graphene-pk11';
+import type { Session, SessionObject } from 'graphene-pk11';
 import pkcs11js from 'pkcs11js';
 import { SignerError } from '../../errors.js';
 import type { KeyType } from '../types.js';
@@ -21,6 +21,7 @@ const KEY_TYPE_NAMES: Readonly<Record<number, string>> = {
   [pkcs11js.CKK_DH]: 'DH',
   [pkcs11js.CKK_X9_42_DH]: 'X9.42 DH',
   [pkcs11js.CKK_GOSTR3410]: 'GOST R 34.10',
+  // CKK_EC_EDWARDS and CKK_EC_MONTGOMERY (PKCS#11 3.0): pkcs11js does not export them.
   0x40: 'EdDSA (Ed25519/Ed448)',
   0x41: 'Montgomery (X25519/X448)',
 };
@@ -60,19 +61,31 @@ function publicKeyOf(session: Session, key: TokenObject, keyType: KeyType): KeyO
     }
   }
   for (const object of candidates) {
-    try {
-      if (keyType === 'RSA') {
-        const modulus = optionalAttribute(object, pkcs11js.CKA_MODULUS);
-        const exponent = optionalAttribute(object, pkcs11js.CKA_PUBLIC_EXPONENT);
-        if (modulus !== undefined && modulus.length > 0 && exponent !== undefined && exponent.length > 0) return rsaPublicKeyFromAttributes(modulus, exponent);
-      } else {
-        const params = optionalAttribute(object, pkcs11js.CKA_EC_PARAMS);
-        const point = optionalAttribute(object, pkcs11js.CKA_EC_POINT);
-        if (params !== undefined && params.length > 0 && point !== undefined && point.length > 0) return ecPublicKeyFromAttributes(params, point);
-      }
-    } catch {
-      // attributes a key cannot be built from (an unnamed curve): try the next object
-    }
+    const publicKey = publicKeyFromObject(object, keyType);
+    if (publicKey !== undefined) return publicKey;
   }
   return undefined;
+}
+
+/**
+ * The public key an object's attributes give (RSA modulus and exponent, EC params and point),
+ * or undefined when it lacks them or they make no key (an unnamed curve).
+ */
+export function publicKeyFromObject(object: SessionObject, keyType: KeyType): KeyObject | undefined {
+  const present = (type: number): Buffer | undefined => {
+    const value = optionalAttribute(object, type);
+    return value !== undefined && value.length > 0 ? value : undefined;
+  };
+  try {
+    if (keyType === 'RSA') {
+      const modulus = present(pkcs11js.CKA_MODULUS);
+      const exponent = present(pkcs11js.CKA_PUBLIC_EXPONENT);
+      return modulus === undefined || exponent === undefined ? undefined : rsaPublicKeyFromAttributes(modulus, exponent);
+    }
+    const params = present(pkcs11js.CKA_EC_PARAMS);
+    const point = present(pkcs11js.CKA_EC_POINT);
+    return params === undefined || point === undefined ? undefined : ecPublicKeyFromAttributes(params, point);
+  } catch {
+    return undefined;
+  }
 }

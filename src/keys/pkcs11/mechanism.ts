@@ -73,7 +73,7 @@ export function planSignature(keyType: KeyType, digest: SignDigest, message: Uin
  * 6.4). Doing it here gives the same signature and spares tokens that refuse a longer input
  * (ykcs11: a SHA-384 digest on a P-256 key fails with CKR_DEVICE_ERROR).
  */
-export function truncateForEcdsa(hash: Buffer, orderBits: number | undefined): Buffer {
+function truncateForEcdsa(hash: Buffer, orderBits: number | undefined): Buffer {
   if (orderBits === undefined || orderBits % 8 !== 0) return hash;
   return hash.subarray(0, Math.min(hash.length, orderBits / 8));
 }

@@ -8,7 +8,7 @@ import { currentTokenFlags, describeToken, isLoggedIn, type TokenSlot } from './
 import type { Pkcs11Uri } from './uri.js';
 
 /** The environment variable read for the PIN when the caller names none. */
-export const DEFAULT_PIN_ENV_VAR = 'ROLES_ANYWHERE_PIN';
+const DEFAULT_PIN_ENV_VAR = 'ROLES_ANYWHERE_PIN';
 
 /**
  * Where the user PIN comes from: the caller's value or source first, then the pin-value or
@@ -36,8 +36,9 @@ export type PinPurpose = 'user' | 'context';
 
 /**
  * C_Login with a PIN from `secret`, exactly once: a wrong PIN is reported, never retried, so a
- * mistake cannot use up a card's tries. The PIN Buffer is zeroed here unless `keep` is set, in
- * which case the caller owns it and must zero it.
+ * mistake cannot use up a card's tries. A PIN read from the sources is zeroed here, unless
+ * `keep` is set and the login succeeded: then it is returned and the caller must zero it. A PIN
+ * passed in as a Buffer stays the caller's.
  *
  * pkcs11js takes the PIN as a JS string (it has no Buffer form); the string lives only for the
  * call and is never stored, logged or put into an error.
@@ -53,27 +54,34 @@ export async function login(
 ): Promise<Buffer | undefined> {
   const userType = purpose === 'user' ? pkcs11js.CKU_USER : pkcs11js.CKU_CONTEXT_SPECIFIC;
   if (purpose === 'user') {
-    // Another session of this process may be logged in already: logins are per token.
-    let loggedIn: boolean;
+    let flags: number;
     try {
-      loggedIn = isLoggedIn(session);
+      // Another session of this process may be logged in already: logins are per token.
+      if (isLoggedIn(session)) return undefined;
+      flags = currentTokenFlags(token);
     } catch (error) {
-      throw tokenFailure(`reading the session state of ${describeToken(token)}`, where, error);
+      throw tokenFailure(`reading the state of ${describeToken(token)}`, where, error);
     }
-    if (loggedIn) return undefined;
-    assertNotLocked(token, where);
-    if ((currentTokenFlags(token) & pkcs11js.CKF_PROTECTED_AUTHENTICATION_PATH) !== 0) {
+    if ((flags & pkcs11js.CKF_USER_PIN_LOCKED) !== 0) throw lockedError(token, where, 'CKF_USER_PIN_LOCKED');
+    if ((flags & pkcs11js.CKF_PROTECTED_AUTHENTICATION_PATH) !== 0) {
       // The PIN is typed on the reader's own keypad: C_Login without one.
       callLogin(session, userType, undefined, token, purpose, where);
       return undefined;
     }
   }
-  const pin = Buffer.isBuffer(secret) ? secret : await readSecret(secret, io);
+  if (Buffer.isBuffer(secret)) {
+    callLogin(session, userType, secret, token, purpose, where);
+    return undefined;
+  }
+  const pin = await readSecret(secret, io);
+  let handedOver = false;
   try {
     callLogin(session, userType, pin, token, purpose, where);
+    handedOver = keep;
     return keep ? pin : undefined;
   } finally {
-    if (!keep) pin.fill(0);
+    // Also after a failed login: the caller never saw this PIN, so nobody else can zero it.
+    if (!handedOver) pin.fill(0);
   }
 }
 
@@ -85,16 +93,6 @@ function callLogin(session: Session, userType: number, pin: Buffer | undefined, 
     if (ckrOf(error) === 'CKR_USER_ALREADY_LOGGED_IN' && purpose === 'user') return;
     throw loginFailure(error, token, purpose, where);
   }
-}
-
-function assertNotLocked(token: TokenSlot, where: string): void {
-  let flags: number;
-  try {
-    flags = currentTokenFlags(token);
-  } catch (error) {
-    throw tokenFailure(`reading the state of ${describeToken(token)}`, where, error);
-  }
-  if ((flags & pkcs11js.CKF_USER_PIN_LOCKED) !== 0) throw lockedError(token, where, 'CKF_USER_PIN_LOCKED');
 }
 
 function lockedError(token: TokenSlot, where: string, reason: string): SignerError {

@@ -9,7 +9,7 @@ import { loadNativeAddon, lockSecret } from '../../native.js';
 import type { SecretIO, SecretSpec } from '../secret.js';
 import type { Pkcs11KeySpec } from '../spec.js';
 import type { KeySource, SignDigest } from '../types.js';
-import { isTokenGone, tokenFailure } from './errors.js';
+import { ckrOf, isTokenGone, tokenFailure } from './errors.js';
 import { describePrivateKey, type PrivateKeyInfo } from './key.js';
 import {
   matchingTokens,
@@ -30,7 +30,6 @@ import {
   closeSession,
   describeToken,
   findObjects,
-  listTokens,
   objectUri,
   openSession,
   tokenUri,
@@ -184,23 +183,35 @@ function findPrivateKey(session: Session, token: TokenSlot, keyUri: Pkcs11Uri | 
   } catch (error) {
     throw tokenFailure(`searching ${describeToken(token)} for private keys`, where, error);
   }
-  if (objects.length === 0) {
+  const [first, second] = objects;
+  if (first === undefined) {
     throw new SignerError('PKCS11_OBJECT_NOT_FOUND', byUri || certificate === undefined
       ? `no private key matches ${where} on ${describeToken(token)} (searched after login): run \`roles-anywhere-signer list --login\` to see the keys as URIs`
       : `the certificate ${certificate.uri} has no private key beside it (no private key with its ${certificate.object.id.length > 0 ? 'CKA_ID' : 'label'}): pass --private-key pkcs11:... naming its key`);
   }
-  const keys = objects.map((object) => describePrivateKey(session, object, objectUri(token, object)));
-  if (keys.length > 1) {
-    const belonging = certificate === undefined ? [] : keys.filter((key) => key.publicKey !== undefined && publicKeyMatchesCertificate(key.publicKey, certificate.der));
+  if (second !== undefined) {
+    // Ambiguity is the problem to report, not the type of whichever candidate comes first; a
+    // key of a type the service cannot use is simply not the certificate's.
+    const belonging = certificate === undefined ? [] : objects.flatMap((object) => usableKey(session, token, object))
+      .filter((key) => key.publicKey !== undefined && publicKeyMatchesCertificate(key.publicKey, certificate.der));
     const [only, another] = belonging;
     if (only !== undefined && another === undefined) return only;
-    throw new SignerError('PKCS11_OBJECT_AMBIGUOUS', `${where} matches ${keys.length} private keys: use one of ${keys.map((key) => objectUri(token, key.object)).join(' or ')}`);
+    throw new SignerError('PKCS11_OBJECT_AMBIGUOUS', `${where} matches ${objects.length} private keys: use one of ${objects.map((object) => objectUri(token, object)).join(' or ')}`);
   }
-  const key = keys[0] as PrivateKeyInfo;
+  const key = describePrivateKey(session, first, objectUri(token, first));
   if (certificate !== undefined && key.publicKey !== undefined && !publicKeyMatchesCertificate(key.publicKey, certificate.der)) {
     throw new SignerError('CERT_KEY_MISMATCH', `the private key ${objectUri(token, key.object)} does not belong to the certificate ${certificate.uri} (their public keys differ): pass the key that was certified`);
   }
   return key;
+}
+
+function usableKey(session: Session, token: TokenSlot, object: TokenObject): PrivateKeyInfo[] {
+  try {
+    return [describePrivateKey(session, object, objectUri(token, object))];
+  } catch (error) {
+    if (error instanceof SignerError && error.code === 'KEY_TYPE_UNSUPPORTED') return [];
+    throw error;
+  }
 }
 
 interface SignerParts {
@@ -223,8 +234,8 @@ interface SignerParts {
 function createSigner(parts: SignerParts): KeySource {
   const { loaded, token, key, spec, options, keptPin, keptPinLock, pinFor, debug } = parts;
   const description = objectUri(token, key.object);
-  // Some tokens hide the public half; the certificate's key then stands in, and the caller's
-  // challenge signature (assertKeyMatchesCertificate) is what proves the pairing.
+  // Some tokens hide the public half; the certificate's key then stands in, and the check of
+  // every request signature against the certificate (requestCredentials) proves the pairing.
   const publicKey: KeyObject | undefined = key.publicKey ?? (parts.certificate === undefined ? undefined : new X509Certificate(parts.certificate.der).publicKey);
   if (publicKey === undefined) {
     throw new SignerError('KEY_NOT_FOUND', `the token does not show the public half of ${description} and no certificate was given: pass --certificate with the key's certificate`);
@@ -250,7 +261,7 @@ function createSigner(parts: SignerParts): KeySource {
     loaded.lib.C_SignInit(session.handle, { mechanism: plan.mechanism }, keyObject.handle);
     if (contextPin !== undefined) {
       try {
-        await login(session, current.token, 'context', contextPin, description, options.secretIO, contextPin === keptPin);
+        await login(session, current.token, 'context', contextPin, description, options.secretIO);
       } catch (error) {
         endSignOperation(session);
         throw error;
@@ -271,20 +282,14 @@ function createSigner(parts: SignerParts): KeySource {
 
   const reopen = async (): Promise<void> => {
     closeSession(current.session);
-    let same: TokenSlot[];
-    try {
-      same = listTokens(loaded).filter((t) => t.label === token.label && t.serial === token.serial && t.manufacturer === token.manufacturer && t.model === token.model);
-    } catch (error) {
-      throw tokenFailure(`looking for ${describeToken(token)} again`, description, error);
-    }
-    const [again, twice] = same;
+    const [again, twice] = matchingTokens(loaded, tokenUri(token)).matching;
     if (again === undefined || twice !== undefined) {
       throw new SignerError('PKCS11_DEVICE_ERROR', `${describeToken(token)} is gone (unplugged or reset) and did not come back: reconnect it and try again`);
     }
     const session = openSession(again, description);
     try {
       // Unless the PIN is kept (--reuse-pin), this asks the PIN sources again: a new token session needs a new login.
-      await login(session, again, 'user', keptPin ?? pinFor(again), description, options.secretIO, keptPin !== undefined);
+      await login(session, again, 'user', keptPin ?? pinFor(again), description, options.secretIO);
       const candidates = findObjects(session, 'private', { id: key.object.id.length > 0 ? key.object.id : undefined, object: key.object.label !== '' ? key.object.label : undefined })
         .map((object) => describePrivateKey(session, object, description))
         .filter((candidate) => candidate.publicKey === undefined || samePublicKey(candidate.publicKey, publicKey));
@@ -353,7 +358,7 @@ function endSignOperation(session: Session): void {
 
 function signFailure(error: unknown, description: string, plan: SignPlan): SignerError {
   if (error instanceof SignerError) return error;
-  const ckr = error instanceof Error ? /^CKR_\w+/.exec(error.message)?.[0] : undefined;
+  const ckr = ckrOf(error);
   if (ckr === 'CKR_USER_NOT_LOGGED_IN') {
     return new SignerError('PKCS11_PIN_REQUIRED', `the token refused to sign with ${description} (${ckr}): the key needs a PIN before every signature; pass --reuse-pin or a PIN source`, { cause: error });
   }

@@ -47,7 +47,7 @@ export function listTokens(loaded: LoadedModule): TokenSlot[] {
 }
 
 /** pkcs11js hands slot ids over as native CK_ULONG bytes. */
-export function slotIdOf(handle: Buffer): bigint {
+function slotIdOf(handle: Buffer): bigint {
   if (handle.length >= 8) return handle.readBigUInt64LE(0);
   return BigInt(handle.readUInt32LE(0));
 }

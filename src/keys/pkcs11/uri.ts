@@ -101,6 +101,10 @@ export function parsePkcs11Uri(text: string): Pkcs11Uri {
   forEachAttribute(text, scheme.length, pathEnd, ';', (name, rawValue, at, valueAt) => {
     if (seen.has(name)) throw invalid(at, `attribute "${name}" appears twice`);
     seen.add(name);
+    // "&" is legal in path values, so "object=k&pin-value=1234" (an "&" typed for "?") would
+    // otherwise parse, and the PIN would be shown as part of the label in every message.
+    const misplaced = MISPLACED_QUERY.exec(rawValue);
+    if (misplaced?.[1] !== undefined) throw unknownAttribute(misplaced[1].toLowerCase(), valueAt + misplaced.index + 1, false);
     setPathAttribute(uri, name, rawValue, at, valueAt);
   });
   if (queryStart !== -1) {
@@ -143,6 +147,7 @@ function forEachAttribute(
 
 const PATH_NAMES: ReadonlySet<string> = new Set<string>(PATH_ORDER);
 const QUERY_NAMES: ReadonlySet<string> = new Set<string>(QUERY_ORDER);
+const MISPLACED_QUERY = new RegExp(`&(${QUERY_ORDER.join('|')})=`, 'i');
 
 function unknownAttribute(name: string, at: number, inQuery: boolean): SignerError {
   if (inQuery && PATH_NAMES.has(name)) return invalid(at, `"${name}" belongs in the path, before "?" and separated by ";"`);
@@ -279,11 +284,15 @@ export function redactPkcs11Uri(uri: Pkcs11Uri): string {
 
 /**
  * For messages about a URI that failed to parse: everything after "?" is dropped, because the
- * parser never got far enough to know which part is a PIN.
+ * parser never got far enough to know which part is a PIN, and so is everything from a
+ * pin-value or pin-source written in the path by mistake ("pkcs11:object=k;pin-value=1234").
  */
 export function redactUnparsedPkcs11Uri(text: string): string {
   const query = text.indexOf('?');
-  return query === -1 ? text : `${text.slice(0, query)}?...`;
+  const path = query === -1 ? text : text.slice(0, query);
+  const misplacedPin = path.search(/pin-(value|source)/i);
+  if (misplacedPin !== -1) return `${path.slice(0, misplacedPin)}...`;
+  return query === -1 ? text : `${path}?...`;
 }
 
 /** True when the URI narrows the search to tokens (any token, slot or library attribute). */

@@ -3,11 +3,13 @@ import { describeCertificate } from '../../../src/certs/load.js';
 import { SignerError } from '../../../src/errors.js';
 import { formatIdentityList, listPkcs11Identities } from '../../../src/keys/pkcs11/identities.js';
 import { formatInventory, listPkcs11Inventory } from '../../../src/keys/pkcs11/inventory.js';
-import { buildSoftHsmFixture } from './softhsm-fixture.js';
+import { buildSoftHsmFixture, storeRawCertificate } from './softhsm-fixture.js';
 import { noTerminal } from './support.js';
 
 const fixture = await buildSoftHsmFixture(t, ['ec-p256', 'always-auth']);
 const { tokenUri } = fixture;
+// Tokens may hold odd objects: listings show it for what it is, read-certificate-data skips it.
+storeRawCertificate(fixture, fixture.tokenLabel, { label: 'not-a-certificate', id: '0b', value: Buffer.from('not DER at all') });
 
 t.test('read-certificate-data: one matching identity, in the reference helper\'s layout plus issuer, serial and validity', async (t) => {
   const identities = await listPkcs11Identities({ uri: `pkcs11:token=${fixture.tokenLabel};object=ec-p256;type=cert`, modulePath: fixture.module, secretIO: noTerminal() });
@@ -37,7 +39,7 @@ t.test('read-certificate-data: every certificate a broad URI matches, soonest ex
     'CN=always-auth,O=roles-anywhere-signer tests',
     'CN=ec-p256,O=roles-anywhere-signer tests',
     'CN=orphan,O=roles-anywhere-signer tests',
-  ]);
+  ], 'every certificate, and not the object that holds none');
   const expiries = identities.map((i) => i.notAfter.getTime());
   t.same(expiries, [...expiries].sort((a, b) => a - b), 'sorted by expiry');
   t.equal(formatIdentityList([]), 'No matching identities\n');
@@ -74,6 +76,13 @@ t.test('list: tokens, certificates and public keys as URIs; private keys after -
     detail: `CN=ec-p256,O=roles-anywhere-signer tests, issued by CN=Test Intermediate CA,O=roles-anywhere-signer tests, expires ${describeCertificate(fixture.key('ec-p256').certificate).notAfter.toISOString()}`,
   });
   t.same(objects.find((o) => o.type === 'public' && o.label === 'ec-p256')?.detail, 'EC P-256');
+  t.same(objects.find((o) => o.label === 'not-a-certificate'), {
+    type: 'cert',
+    label: 'not-a-certificate',
+    idHex: '0b',
+    uri: `${tokenUri};object=not-a-certificate;type=cert;id=%0B`,
+    detail: 'not an X.509 certificate',
+  });
 
   const [withLogin] = await listPkcs11Inventory({ modulePaths: [fixture.module], filter: `pkcs11:token=${fixture.tokenLabel}`, login: true, secretIO: noTerminal({ ROLES_ANYWHERE_PIN: fixture.pin }) });
   t.same(withLogin?.tokens.map((token) => token.uri), [tokenUri], 'the filter keeps one token');
@@ -91,9 +100,13 @@ t.test('list: tokens, certificates and public keys as URIs; private keys after -
   t.match(formatInventory([anonymous!]), '(not logged in: private keys may be hidden; add --login with a URI that matches this token)');
 });
 
-t.test('list --login refuses to try one PIN on several tokens', async (t) => {
+t.test('list --login refuses to try one PIN on several tokens, or on none', async (t) => {
   await t.rejects(listPkcs11Inventory({ modulePaths: [fixture.module], login: true, secretIO: noTerminal({ ROLES_ANYWHERE_PIN: fixture.pin }) }), {
     code: 'USAGE',
     message: `--login needs a URI that matches exactly one token, so a PIN is never tried on the wrong one (matched: ${tokenUri} or ${fixture.otherTokenUri}): pass one of them`,
+  });
+  await t.rejects(listPkcs11Inventory({ modulePaths: [fixture.module], filter: 'pkcs11:token=no-such-token', login: true, secretIO: noTerminal({ ROLES_ANYWHERE_PIN: fixture.pin }) }), {
+    code: 'USAGE',
+    message: '--login needs a URI that matches exactly one token, so a PIN is never tried on the wrong one (matched: none): run `roles-anywhere-signer list` without --login to see the tokens',
   });
 });

@@ -3,6 +3,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import pkcs11js from 'pkcs11js';
 import type { Test } from 'tap';
 import { repoRoot } from '../../helpers/paths.js';
 
@@ -92,4 +93,42 @@ export async function buildSoftHsmFixture(t: Test, keys?: readonly string[]): Pr
       return found;
     },
   };
+}
+
+/**
+ * Stores a certificate object whose value is `value` as it is, as a token may hold odd objects.
+ * pkcs11-tool refuses a value that is no certificate, so the bare binding writes it.
+ */
+export function storeRawCertificate(fixture: SoftHsmFixture, tokenLabel: string, object: { label: string; id: string; value: Uint8Array }): void {
+  const lib = new pkcs11js.PKCS11();
+  lib.load(fixture.module);
+  let initializedHere = true;
+  try {
+    lib.C_Initialize();
+  } catch {
+    // CKR_CRYPTOKI_ALREADY_INITIALIZED: a key source of this process holds the module
+    initializedHere = false;
+  }
+  try {
+    const slot = lib.C_GetSlotList(true).find((s) => lib.C_GetTokenInfo(s).label.trim() === tokenLabel);
+    if (slot === undefined) throw new Error(`the fixture has no token ${tokenLabel}`);
+    const session = lib.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION);
+    try {
+      lib.C_CreateObject(session, [
+        { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_CERTIFICATE },
+        { type: pkcs11js.CKA_CERTIFICATE_TYPE, value: pkcs11js.CKC_X_509 },
+        { type: pkcs11js.CKA_TOKEN, value: true },
+        { type: pkcs11js.CKA_PRIVATE, value: false },
+        { type: pkcs11js.CKA_LABEL, value: object.label },
+        { type: pkcs11js.CKA_ID, value: Buffer.from(object.id, 'hex') },
+        { type: pkcs11js.CKA_SUBJECT, value: Buffer.from('3000', 'hex') },
+        { type: pkcs11js.CKA_VALUE, value: Buffer.from(object.value) },
+      ]);
+    } finally {
+      lib.C_CloseSession(session);
+    }
+  } finally {
+    if (initializedHere) lib.C_Finalize();
+    lib.close();
+  }
 }

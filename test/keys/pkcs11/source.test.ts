@@ -1,13 +1,15 @@
 import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t from 'tap';
 import pkcs11js from 'pkcs11js';
 import { openPkcs11KeySource, type Pkcs11SourceOptions } from '../../../src/keys/pkcs11/source.js';
+import type { SecretIO } from '../../../src/keys/secret.js';
 import type { Pkcs11KeySpec } from '../../../src/keys/spec.js';
 import type { KeySource } from '../../../src/keys/types.js';
 import { runKeySourceConformance } from '../conformance.js';
-import { buildSoftHsmFixture } from './softhsm-fixture.js';
+import { buildSoftHsmFixture, storeRawCertificate } from './softhsm-fixture.js';
 import { failure, recordingIO, verifiesWithCertificate } from './support.js';
 
 const fixture = await buildSoftHsmFixture(t);
@@ -149,6 +151,10 @@ t.test('bad input: one clear line naming the URI without its PIN', async (t) => 
       `cannot load the PKCS#11 module ${nativeAddon} (from --pkcs11-lib): undefined symbol: C_GetFunctionList; the file is a library but not a PKCS#11 module: pass the vendor's PKCS#11 module (e.g. libykcs11.so, opensc-pkcs11.so, libsofthsm2.so)`],
     ['a malformed URI', { certificateUri: 'pkcs11:object=ec-p256;colour=blue?pin-value=123456' }, 'PKCS11_URI_INVALID',
       '--certificate pkcs11:object=ec-p256;colour=blue?...: invalid pkcs11: URI at position 22: unknown path attribute "colour" (known: token, manufacturer, model, serial, slot-description, slot-manufacturer, slot-id, library-manufacturer, library-description, library-version, object, type, id)'],
+    ['a pin-value written in the path', { certificateUri: 'pkcs11:object=ec-p256;pin-value=123456' }, 'PKCS11_URI_INVALID',
+      '--certificate pkcs11:object=ec-p256;...: invalid pkcs11: URI at position 22: "pin-value" belongs in the query, after "?" and separated by "&"'],
+    ['"&" typed for "?" before a pin-value', { keyUri: `pkcs11:token=${fixture.tokenLabel};object=ec-p256&pin-value=123456` }, 'PKCS11_URI_INVALID',
+      `--private-key pkcs11:token=${fixture.tokenLabel};object=ec-p256&...: invalid pkcs11: URI at position ${`pkcs11:token=${fixture.tokenLabel};object=ec-p256&`.length}: "pin-value" belongs in the query, after "?" and separated by "&"`],
     ['a missing token', { certificateUri: 'pkcs11:token=no-such-token;object=ec-p256?pin-value=123456' }, 'PKCS11_TOKEN_NOT_FOUND',
       `no token matches pkcs11:token=no-such-token;object=ec-p256 in ${fixture.module} (present: ${fixture.tokenUri}, ${fixture.otherTokenUri}): plug the token in, or fix token=/serial= in the URI`],
     ['a URI that matches no certificate', { certificateUri: `pkcs11:token=${fixture.tokenLabel};object=nothing-here` }, 'PKCS11_OBJECT_NOT_FOUND',
@@ -167,6 +173,8 @@ t.test('bad input: one clear line naming the URI without its PIN', async (t) => 
       `the private key ${keyUri('rsa-2048', '03')} does not belong to the certificate ${certUri('ec-p256', '01')} (their public keys differ): pass the key that was certified`],
     ['a key URI that matches no key', { keyUri: `pkcs11:token=${fixture.tokenLabel};object=nothing-here` }, 'PKCS11_OBJECT_NOT_FOUND',
       `no private key matches pkcs11:token=${fixture.tokenLabel};object=nothing-here on token "${fixture.tokenLabel}" (serial ${fixture.tokenSerial}) (searched after login): run \`roles-anywhere-signer list --login\` to see the keys as URIs`],
+    ['a key URI that names no key, on a token that also holds a key of an unusable type', { keyUri: `pkcs11:token=${fixture.tokenLabel}` }, 'PKCS11_OBJECT_AMBIGUOUS',
+      `pkcs11:token=${fixture.tokenLabel} matches 6 private keys: use one of ${([['ec-p256', '01'], ['ec-p384', '02'], ['rsa-2048', '03'], ['rsa-3072', '04'], ['always-auth', '05'], ['ed25519', '06']] as const).map(([name, id]) => keyUri(name, id)).join(' or ')}`],
     ['a key URI that matches two tokens', { keyUri: 'pkcs11:object=ec-p256?pin-value=123456' }, 'PKCS11_OBJECT_AMBIGUOUS',
       `--private-key pkcs11:object=ec-p256 matches 2 tokens, and a PIN is only tried on one: add one of ${fixture.tokenUri} or ${fixture.otherTokenUri}`],
     ['no URI at all', { certificateUri: undefined, keyUri: undefined }, 'USAGE',
@@ -178,6 +186,46 @@ t.test('bad input: one clear line naming the URI without its PIN', async (t) => 
     t.equal(error.message, message, `${name}: message`);
     t.notMatch(error.message, /123456/, `${name}: no PIN in the message`);
   }
+});
+
+t.test('every PIN read is zeroed: after the login, after a wrong PIN even with --reuse-pin, and at close when kept', async (t) => {
+  // Files without a final newline: readSecret then hands over the very Buffer readFile returned.
+  const read: Buffer[] = [];
+  const io: SecretIO = {
+    ...recordingIO().io,
+    readFile: (path) => {
+      const buffer = readFileSync(path);
+      read.push(buffer);
+      return buffer;
+    },
+  };
+  const rightPin = join(fixture.dir, 'pin-to-zero');
+  const wrongPin = join(fixture.dir, 'wrong-pin-to-zero');
+  await writeFile(rightPin, pin);
+  await writeFile(wrongPin, '999999');
+  const zeroed = (buffer: Buffer | undefined): boolean => buffer !== undefined && buffer.length > 0 && buffer.every((byte) => byte === 0);
+  const certificateUri = `pkcs11:token=${fixture.tokenLabel};object=ec-p256`;
+
+  const wrong = await failure(openPkcs11KeySource(spec({ certificateUri, pin: { source: `file:${wrongPin}` }, reusePin: true }), { secretIO: io }));
+  t.equal(wrong.code, 'PKCS11_PIN_INCORRECT');
+  t.ok(zeroed(read[0]), 'a wrong PIN read to be kept for --reuse-pin is zeroed when the login fails');
+
+  const once = await openPkcs11KeySource(spec({ certificateUri, pin: { source: `file:${rightPin}` } }), { secretIO: io });
+  t.ok(zeroed(read[1]), 'without --reuse-pin the PIN is zeroed right after the login');
+  await once.close();
+
+  const kept = await openPkcs11KeySource(spec({ certificateUri, pin: { source: `file:${rightPin}` }, reusePin: true }), { secretIO: io });
+  await kept.sign(Buffer.from('signed while the PIN is kept'));
+  await kept.close();
+  t.ok(zeroed(read[2]), 'the PIN kept for --reuse-pin is zeroed at close');
+  t.equal(read.length, 3, 'one read per open');
+});
+
+t.test('a certificate object that holds no X.509 certificate is named, with what to do', async (t) => {
+  storeRawCertificate(fixture, fixture.otherTokenLabel, { label: 'not-a-certificate', id: '0b', value: Buffer.from('not DER at all') });
+  const error = await failure(open({ certificateUri: `pkcs11:token=${fixture.otherTokenLabel};object=not-a-certificate` }));
+  t.equal(error.code, 'CERT_INVALID');
+  t.equal(error.message, `the certificate object ${fixture.otherTokenUri};object=not-a-certificate;type=cert;id=%0B does not hold a valid X.509 certificate: replace it on the token`);
 });
 
 t.test('two sources on one module share it: closing one leaves the other working', async (t) => {

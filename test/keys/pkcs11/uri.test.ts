@@ -99,6 +99,10 @@ const malformed: readonly [string, string][] = [
   ],
   ['pkcs11:object=a?x-foo=1', 'invalid pkcs11: URI at position 16: unknown query attribute "x-foo" (known: pin-source, pin-value, module-name, module-path)'],
   ['pkcs11:object=a;pin-value=1234', 'invalid pkcs11: URI at position 16: "pin-value" belongs in the query, after "?" and separated by "&"'],
+  // "&" is legal in a path value: without this check the PIN would become part of the label.
+  ['pkcs11:object=a&pin-value=1234', 'invalid pkcs11: URI at position 16: "pin-value" belongs in the query, after "?" and separated by "&"'],
+  ['pkcs11:token=T;object=a&PIN-SOURCE=file:/p', 'invalid pkcs11: URI at position 24: "pin-source" belongs in the query, after "?" and separated by "&"'],
+  ['pkcs11:object=a&module-path=/m.so', 'invalid pkcs11: URI at position 16: "module-path" belongs in the query, after "?" and separated by "&"'],
   ['pkcs11:?object=a', 'invalid pkcs11: URI at position 8: "object" belongs in the path, before "?" and separated by ";"'],
   ['pkcs11:token=a;token=b', 'invalid pkcs11: URI at position 15: attribute "token" appears twice'],
   ['pkcs11:token=a;;object=b', 'invalid pkcs11: URI at position 15: empty attribute (a stray ";")'],
@@ -129,7 +133,7 @@ t.test('malformed URIs are rejected with the position of the error', async (t) =
 });
 
 t.test('errors never echo attribute values, so a PIN cannot leak through them', async (t) => {
-  for (const uri of ['pkcs11:object=a?pin-value=s3cr3t&pin-value=s3cr3t', 'pkcs11:object=a?pin-value=s3cr3t%zz', 'pkcs11:object=a?pin-value=s3cr3t&x=1']) {
+  for (const uri of ['pkcs11:object=a?pin-value=s3cr3t&pin-value=s3cr3t', 'pkcs11:object=a?pin-value=s3cr3t%zz', 'pkcs11:object=a?pin-value=s3cr3t&x=1', 'pkcs11:object=a&pin-value=s3cr3t']) {
     try {
       parsePkcs11Uri(uri);
       t.fail(`${uri} should not parse`);
@@ -146,4 +150,6 @@ t.test('redaction removes pin-value and hides pin-source commands', async (t) =>
   t.equal(redactPkcs11Uri(parsePkcs11Uri('pkcs11:token=T?pin-source=%7Cecho%20123456')), 'pkcs11:token=T?pin-source=|...');
   t.equal(redactUnparsedPkcs11Uri('pkcs11:token=T?pin-value=1234&zz'), 'pkcs11:token=T?...');
   t.equal(redactUnparsedPkcs11Uri('pkcs11:token=T'), 'pkcs11:token=T');
+  t.equal(redactUnparsedPkcs11Uri('pkcs11:token=T;pin-value=1234;object=k?module-path=/m.so'), 'pkcs11:token=T;...', 'a PIN written in the path by mistake');
+  t.equal(redactUnparsedPkcs11Uri('pkcs11:token=T;object=k&PIN-SOURCE=|echo%201234'), 'pkcs11:token=T;object=k&...');
 });

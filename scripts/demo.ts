@@ -11,7 +11,8 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startEmulator } from '../src/emulator/index.js';
+import { derToPem, startEmulator } from '../src/emulator/index.js';
+import { isolatedEnv } from './isolated-env.js';
 import { cliPath as cli, repoRoot } from './paths.js';
 
 const REGION = 'us-east-1';
@@ -71,8 +72,7 @@ async function main(): Promise<void> {
     show(`module ${fixture.module}\ntoken  ${fixture.tokenLabel} (private directory ${token})\nkey    ${keyUri}`);
 
     step(2, 'The embedded IAM Roles Anywhere emulator on 127.0.0.1, trusting that CA');
-    const rootDer = await readFile(join(token, fixture.rootCa));
-    const rootPem = `-----BEGIN CERTIFICATE-----\n${rootDer.toString('base64').replace(/.{64}/g, '$&\n').replace(/\n$/, '')}\n-----END CERTIFICATE-----\n`;
+    const rootPem = derToPem(await readFile(join(token, fixture.rootCa)));
     const emulator = await startEmulator(
       {
         region: REGION,
@@ -85,8 +85,7 @@ async function main(): Promise<void> {
     stopEmulator = () => emulator.close();
     show(`listening on ${emulator.url}\ntrust anchor ${trustAnchorArn}\nprofile      ${profileArn}\nrole         ${roleArn}`);
 
-    const env: NodeJS.ProcessEnv = { ...process.env, SOFTHSM2_CONF: fixture.conf, ROLES_ANYWHERE_PIN: fixture.pin, AWS_EC2_METADATA_DISABLED: 'true' };
-    for (const key of Object.keys(env)) if (key.startsWith('AWS_') && key !== 'AWS_EC2_METADATA_DISABLED') delete env[key];
+    const env = isolatedEnv({ SOFTHSM2_CONF: fixture.conf, ROLES_ANYWHERE_PIN: fixture.pin });
     const signerArgs = [
       'credential-process',
       '--certificate', keyUri,

@@ -3,9 +3,9 @@ import { SignerError } from '../errors.js';
 /**
  * The project's one DER reader, for the few small structures the ASN.1 schema packages do not
  * cover or that run too often for a full parse: PBES2/PBKDF2/PKCS#12-PBE parameters, CMS
- * EncryptedData, telling DER from PEM, the certificate serial and ECDSA signatures on the
- * signing path, and TSS2 key files. Only definite lengths and single-byte tags: none of these
- * structures uses anything else. Pure: no I/O, so the SigV4 core may use it.
+ * EncryptedData, telling DER from PEM, the certificate serial on the signing path, and TSS2
+ * key files. Only definite lengths and single-byte tags: none of these structures uses
+ * anything else. Pure: no I/O, so the SigV4 core may use it.
  *
  * One TLV parser serves three kinds of caller:
  * - readDerElement and the decoders throw. By default the error is SignerError('INTERNAL',
@@ -136,12 +136,6 @@ export function readWholeDerElement(input: Uint8Array, fail: DerFailure = malfor
   const element = readDerElement(input, 0, fail);
   if (element.encoded.length !== input.length) throw fail({ kind: 'trailing bytes' });
   return element;
-}
-
-/** True when `input` is exactly one DER element with the given tag; never throws. */
-export function isWholeDerElement(input: Uint8Array, tag: number): boolean {
-  const element = parseDerElement(input, 0);
-  return !isProblem(element) && element.encoded.length === input.length && element.tag === tag;
 }
 
 /** Splits the contents of a constructed element into its children. */

@@ -1,4 +1,3 @@
-import { X509Certificate } from 'node:crypto';
 import { describeCertificate } from './load.js';
 
 /**
@@ -6,13 +5,13 @@ import { describeCertificate } from './load.js';
  * {keyType, certificateData, serialNumber, supportedAlgorithms}, no trailing newline.
  */
 export function certificateDataJson(der: Uint8Array): string {
-  const certificate = new X509Certificate(der);
-  const type = certificate.publicKey.asymmetricKeyType;
-  const keyType = type === 'rsa' ? 'RSA' : type === 'ec' ? 'EC' : '';
+  const about = describeCertificate(der);
+  // Only RSA and EC have a name in this output; any other key type is ''.
+  const keyType = about.keyType === 'RSA' || about.keyType === 'EC' ? about.keyType : '';
   return JSON.stringify({
     keyType,
     certificateData: Buffer.from(der).toString('base64'),
-    serialNumber: describeCertificate(der).serialNumberDecimal,
+    serialNumber: about.serialNumberDecimal,
     supportedAlgorithms: [`${keyType}SHA256`, `${keyType}SHA384`, `${keyType}SHA512`],
   });
 }

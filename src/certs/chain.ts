@@ -1,8 +1,8 @@
 import { X509Certificate } from 'node:crypto';
 import { SignerError } from '../errors.js';
+import { MAX_CHAIN_CERTIFICATES } from '../sigv4x509/constants.js';
 
-/** The service accepts at most five certificates in X-Amz-X509-Chain (FACTS.md section 3). */
-export const MAX_CHAIN_CERTIFICATES = 5;
+export { MAX_CHAIN_CERTIFICATES };
 
 interface Candidate {
   readonly der: Uint8Array;

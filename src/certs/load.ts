@@ -6,6 +6,7 @@ import { SignerError } from '../errors.js';
 import type { KeyType } from '../keys/types.js';
 import { DER_TAG, decodeDerOid, decodeDerSmallInteger, readDerChildren, readDerElement, readWholeDerElement } from '../asn1/der.js';
 import { formatDistinguishedName } from './name.js';
+import { keyTypeOfPublicKeyAlgorithm } from './key-type.js';
 import { looksLikePem, parsePemBlocks } from './pem.js';
 
 export type ReadFile = (path: string) => Buffer;
@@ -40,6 +41,14 @@ export function loadCertificateFile(path: string, readFile: ReadFile = readFileS
     throw new SignerError('CERT_INVALID', `${source} is a PKCS#12 file: pass it as --certificate without --private-key, so the key and certificates inside are used`);
   }
   return parseCertificates(bytes, source);
+}
+
+/** The leaf of a --certificate file: its first certificate. */
+export function loadLeafCertificate(path: string, readFile: ReadFile = readFileSync): Uint8Array {
+  const [leaf] = loadCertificateFile(path, readFile);
+  // parseCertificates already refused a file without one; this keeps the type honest.
+  if (leaf === undefined) throw new SignerError('CERT_INVALID', `${path} holds no certificate: pass a PEM or DER X.509 certificate`);
+  return leaf;
 }
 
 /** `--intermediates`: every CERTIFICATE block of a PEM bundle (or DER certificates), in file order. */
@@ -135,14 +144,6 @@ export function isPkcs12(bytes: Uint8Array): boolean {
   }
 }
 
-const KEY_TYPE_BY_SPKI_OID: ReadonlyMap<string, KeyType> = new Map([
-  ['1.2.840.113549.1.1.1', 'RSA'],
-  ['1.2.840.10045.2.1', 'EC'],
-  ['2.16.840.1.101.3.4.3.17', 'ML-DSA'],
-  ['2.16.840.1.101.3.4.3.18', 'ML-DSA'],
-  ['2.16.840.1.101.3.4.3.19', 'ML-DSA'],
-]);
-
 const CURVE_NAMES: ReadonlyMap<string, string> = new Map([
   ['prime256v1', 'P-256'],
   ['secp384r1', 'P-384'],
@@ -168,7 +169,7 @@ export function describeCertificate(der: Uint8Array): CertificateDescription {
     notBefore: tbs.validity.notBefore.getTime(),
     notAfter: tbs.validity.notAfter.getTime(),
     fingerprintSha256: createHash('sha256').update(der).digest('hex'),
-    keyType: KEY_TYPE_BY_SPKI_OID.get(spkiOid) ?? 'UNSUPPORTED',
+    keyType: keyTypeOfPublicKeyAlgorithm(spkiOid) ?? 'UNSUPPORTED',
     keyDetail: keyDetailOf(new Uint8Array(AsnConvert.serialize(tbs.subjectPublicKeyInfo)), spkiOid),
   };
 }

@@ -19,6 +19,7 @@ import {
   id_ce_keyUsage,
 } from '@peculiar/asn1-x509';
 import type { KeyType } from '../keys/types.js';
+import { keyTypeOfPublicKeyAlgorithm } from './key-type.js';
 
 export type RuleViolationCode =
   | 'CERT_UNPARSABLE'
@@ -155,7 +156,7 @@ export function inspectCertificate(der: Uint8Array): CertificateProfile {
     subjectIsEmpty: tbs.subject.length === 0,
     notBefore: tbs.validity.notBefore.getTime(),
     notAfter: tbs.validity.notAfter.getTime(),
-    keyType: KEY_TYPES_BY_OID[publicKeyAlgorithmOid],
+    keyType: keyTypeOfPublicKeyAlgorithm(publicKeyAlgorithmOid),
     publicKeyAlgorithmOid,
   };
 }
@@ -204,14 +205,6 @@ const PSS_HASHES: Readonly<Record<string, PssHash>> = lookupTable<PssHash>({
   '2.16.840.1.101.3.4.2.1': { name: 'SHA-256', strong: true },
   '2.16.840.1.101.3.4.2.2': { name: 'SHA-384', strong: true },
   '2.16.840.1.101.3.4.2.3': { name: 'SHA-512', strong: true },
-});
-
-const KEY_TYPES_BY_OID: Readonly<Record<string, KeyType>> = lookupTable<KeyType>({
-  '1.2.840.113549.1.1.1': 'RSA',
-  '1.2.840.10045.2.1': 'EC',
-  '2.16.840.1.101.3.4.3.17': 'ML-DSA',
-  '2.16.840.1.101.3.4.3.18': 'ML-DSA',
-  '2.16.840.1.101.3.4.3.19': 'ML-DSA',
 });
 
 const PUBLIC_KEY_ALGORITHM_NAMES: Readonly<Record<string, string>> = lookupTable<string>({

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { CommanderError } from 'commander';
-import { SignerError } from '../errors.js';
+import { SignerError, describeCause } from '../errors.js';
 import { buildProgram } from './program.js';
 
 /**
@@ -29,14 +29,13 @@ function report(error: unknown, debug: boolean): number {
       process.stderr.write(`debug: error code ${error.code}\n`);
       let cause: unknown = error.cause;
       for (let depth = 0; cause !== undefined && depth < 5; depth++) {
-        process.stderr.write(`debug: caused by ${cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause)}\n`);
+        process.stderr.write(`debug: caused by ${describeCause(cause)}\n`);
         cause = cause instanceof Error ? cause.cause : undefined;
       }
     }
     return error.code === 'USAGE' ? 2 : 1;
   }
-  const summary = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  process.stderr.write(`roles-anywhere-signer: unexpected error (${summary.split('\n')[0]}): rerun with --debug and report it\n`);
+  process.stderr.write(`roles-anywhere-signer: unexpected error (${describeCause(error).split('\n')[0]}): rerun with --debug and report it\n`);
   if (debug && error instanceof Error && error.stack !== undefined) process.stderr.write(`${error.stack}\n`);
   return 1;
 }

@@ -37,10 +37,8 @@ export function registerReadCertificateDataCommand(program: Command): void {
         await writeStdout(formatIdentityList(identities));
         return;
       }
-      const { loadCertificateFile } = await import('../certs/load.js');
+      const { loadLeafCertificate } = await import('../certs/load.js');
       const { certificateDataJson } = await import('../certs/certificate-data.js');
-      const [first] = loadCertificateFile(flags.certificate);
-      if (first === undefined) throw new SignerError('CERT_INVALID', `${flags.certificate} holds no certificate: pass a PEM or DER X.509 certificate`);
-      await writeStdout(certificateDataJson(first));
+      await writeStdout(certificateDataJson(loadLeafCertificate(flags.certificate)));
     });
 }

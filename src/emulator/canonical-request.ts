@@ -147,6 +147,22 @@ function escapeUriSegment(segment: string): string {
   return encodeURIComponent(segment).replace(/[!'()*]/g, (character) => `%${character.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
+/** Five minutes either way, as for every SigV4 service (the service does not document its own). */
+export const MAX_CLOCK_SKEW_MS = 5 * 60 * 1000;
+
+/**
+ * Why X-Amz-Date is too far from `now`, in the words of the SigV4 front ends (which clients and
+ * users recognise); undefined within MAX_CLOCK_SKEW_MS. CreateSession and STS word it alike.
+ */
+export function clockSkewProblem(amzDateText: string, amzDate: Date, now: Date): string | undefined {
+  const skew = amzDate.getTime() - now.getTime();
+  if (Math.abs(skew) <= MAX_CLOCK_SKEW_MS) return undefined;
+  const bound = formatAmzDate(new Date(now.getTime() + Math.sign(skew) * MAX_CLOCK_SKEW_MS));
+  return skew < 0
+    ? `Signature expired: ${amzDateText} is now earlier than ${bound} (${formatAmzDate(now)} - 5 min.)`
+    : `Signature not yet current: ${amzDateText} is still later than ${bound} (${formatAmzDate(now)} + 5 min.)`;
+}
+
 /** `YYYYMMDDTHHMMSSZ` (ISO 8601 basic, UTC) -> Date; undefined when malformed. */
 export function parseAmzDate(value: string): Date | undefined {
   const match = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(value);

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { looksLikePem, parsePemBlocks } from '../certs/pem.js';
 import { checkTrustAnchor } from '../certs/rules.js';
 import { SignerError } from '../errors.js';
 
@@ -219,15 +220,17 @@ export function resolveEmulatorConfig(input: unknown, options: ResolveConfigOpti
   return { region, accountId, partition: [...partitions][0] ?? 'aws', trustAnchors, profiles, roles };
 }
 
-/** Splits PEM text (or reads a file holding PEM or DER) into DER certificates. */
-export function certificatesFromPem(text: string): Uint8Array[] {
-  const blocks = text.matchAll(/-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/g);
-  return [...blocks].map((block) => new Uint8Array(Buffer.from((block[1] ?? '').replace(/\s+/g, ''), 'base64')));
+/** The DER of every CERTIFICATE block in PEM text; other blocks are skipped, damaged ones refused. */
+export function certificatesFromPem(text: string, source = 'PEM text'): Uint8Array[] {
+  return parsePemBlocks(text, { source, errorCode: 'EMULATOR_CONFIG_INVALID' })
+    .filter((block) => block.label === 'CERTIFICATE')
+    .map((block) => block.der);
 }
 
+/** PEM text, or a file holding PEM or one DER certificate, as DER certificates. */
 function loadCertificates(source: string, where: string, baseDir: string, readFile: (path: string) => Uint8Array): Uint8Array[] {
   if (source.includes('-----BEGIN')) {
-    const certificates = certificatesFromPem(source);
+    const certificates = certificatesFromPem(source, `emulator config ${where}`);
     if (certificates.length === 0) fail(`${where}: the PEM text holds no CERTIFICATE block`);
     return certificates;
   }
@@ -238,9 +241,8 @@ function loadCertificates(source: string, where: string, baseDir: string, readFi
   } catch (error) {
     throw new SignerError('EMULATOR_CONFIG_INVALID', `emulator config ${where}: cannot read ${path}; check the path (relative paths start at the config file's folder)`, { cause: error });
   }
-  const text = Buffer.from(bytes).toString('latin1');
-  if (text.includes('-----BEGIN')) {
-    const certificates = certificatesFromPem(text);
+  if (looksLikePem(bytes)) {
+    const certificates = certificatesFromPem(Buffer.from(bytes).toString('latin1'), `emulator config ${where}: ${path}`);
     if (certificates.length === 0) fail(`${where}: ${path} holds no CERTIFICATE block`);
     return certificates;
   }

@@ -16,7 +16,7 @@ import type { KeyType } from '../keys/types.js';
 import {
   buildCanonicalRequest,
   buildStringToSign,
-  formatAmzDate,
+  clockSkewProblem,
   parseAmzDate,
   parseAuthorization,
   parseRawQuery,
@@ -65,8 +65,6 @@ export interface CreateSessionContext {
   readonly now: Date;
 }
 
-/** Five minutes either way, as for every SigV4 service (the service does not document its own). */
-export const MAX_CLOCK_SKEW_MS = 5 * 60 * 1000;
 const MAX_CHAIN_CERTIFICATES = 5;
 const MIN_DURATION_SECONDS = 900;
 const MAX_DURATION_SECONDS = 43200;
@@ -86,6 +84,8 @@ const INVALID_SIGNATURE = 'Invalid signature';
 
 interface AuthenticatedRequest {
   readonly leafDer: Uint8Array;
+  /** Parsed once here; authorize reads the subject from it. */
+  readonly leafCertificate: Certificate;
   readonly leafProfile: CertificateProfile;
   readonly chainDers: readonly Uint8Array[];
   readonly serial: bigint;
@@ -127,8 +127,8 @@ async function authenticate(request: ReceivedRequest, context: CreateSessionCont
   if (amzDateText === undefined) return deny('DATE_MISSING', 'Missing X-Amz-Date header.', 'X-Amz-Date is required (the Date header is not accepted)');
   const amzDate = parseAmzDate(amzDateText);
   if (amzDate === undefined) return deny('DATE_MALFORMED', `Invalid X-Amz-Date '${amzDateText}'; expected YYYYMMDDTHHMMSSZ.`, 'X-Amz-Date is not ISO 8601 basic format');
-  const skewRejection = checkClockSkew(amzDate, amzDateText, now);
-  if (skewRejection !== undefined) return { rejection: skewRejection };
+  const skew = clockSkewProblem(amzDateText, amzDate, now);
+  if (skew !== undefined) return deny('CLOCK_SKEW', skew, skew);
 
   const scope = credential.split('/');
   const [serialText = '', scopeDate = '', scopeRegion = '', scopeService = '', terminator = ''] = scope;
@@ -160,15 +160,16 @@ async function authenticate(request: ReceivedRequest, context: CreateSessionCont
   const leafHeader = request.headers['x-amz-x509'];
   const leafDer = leafHeader === undefined ? undefined : decodeBase64(leafHeader);
   if (leafDer === undefined) return deny('CERTIFICATE_MISSING', UNTRUSTED, 'X-Amz-X509 is missing or not base64');
+  let leafCertificate: Certificate;
   let leafProfile: CertificateProfile;
-  let serial: bigint;
   try {
+    leafCertificate = AsnConvert.parse(leafDer, Certificate);
     leafProfile = inspectCertificate(leafDer);
-    serial = serialNumberOf(leafDer);
   } catch {
     return deny('CERTIFICATE_UNPARSABLE', UNTRUSTED, 'X-Amz-X509 is not a DER X.509 certificate');
   }
 
+  const serial = serialNumberOf(leafCertificate);
   if (leafProfile.keyType !== algorithmKeyType) {
     return deny('ALGORITHM_KEY_MISMATCH', INVALID_SIGNATURE, `${algorithm} needs a ${algorithmKeyType} key but the certificate holds ${leafProfile.keyType ?? 'an unsupported key type'}`);
   }
@@ -183,7 +184,7 @@ async function authenticate(request: ReceivedRequest, context: CreateSessionCont
   const stringToSign = buildStringToSign(algorithm, amzDateText, createScope(scopeDate, scopeRegion, scopeService), canonical.text);
 
   if (!/^(?:[0-9a-f]{2})+$/i.test(signature)) return deny('SIGNATURE_MALFORMED', INVALID_SIGNATURE, 'Signature is not hex');
-  const publicKey = leafPublicKey(leafDer, algorithmKeyType);
+  const publicKey = leafPublicKey(leafCertificate, algorithmKeyType);
   if (publicKey === undefined) {
     return reject(400, 'ValidationException', 'ML_DSA_UNAVAILABLE', `ML-DSA signatures are not supported by this emulator (Node.js ${process.version} has no ML-DSA); run it on a Node.js with ML-DSA support.`, 'no ML-DSA in this Node.js');
   }
@@ -204,7 +205,7 @@ async function authenticate(request: ReceivedRequest, context: CreateSessionCont
       chainDers.push(der);
     }
   }
-  return { leafDer, leafProfile, chainDers, serial, query: query.value };
+  return { leafDer, leafCertificate, leafProfile, chainDers, serial, query: query.value };
 }
 
 function readParameters(request: ReceivedRequest, query: Record<string, string | string[]>): SessionParameters | { rejection: Rejection } {
@@ -306,26 +307,26 @@ function authorize(authenticated: AuthenticatedRequest, parameters: SessionParam
     return fail(reject(404, 'ResourceNotFoundException', 'TRUST_ANCHOR_NOT_FOUND', 'Trust anchor not found.', `no trust anchor ${parameters.trustAnchorArn} in the emulator config`));
   }
   if (!trustAnchor.enabled) {
-    return fail(denial('TRUST_ANCHOR_DISABLED', 'Trust anchor is disabled.', `${trustAnchor.arn} has enabled: false`));
+    return fail(deny('TRUST_ANCHOR_DISABLED', 'Trust anchor is disabled.', `${trustAnchor.arn} has enabled: false`));
   }
   const path = validateCertificatePath(authenticated.leafDer, authenticated.chainDers, trustAnchor.certificates, now);
-  if (!path.ok) return fail(denial(path.reason, UNTRUSTED, path.detail));
+  if (!path.ok) return fail(deny(path.reason, UNTRUSTED, path.detail));
 
   const profile = config.profiles.get(parameters.profileArn);
   if (profile === undefined) {
     return fail(reject(404, 'ResourceNotFoundException', 'PROFILE_NOT_FOUND', 'Profile not found.', `no profile ${parameters.profileArn} in the emulator config`));
   }
-  if (!profile.enabled) return fail(denial('PROFILE_DISABLED', 'Profile is disabled.', `${profile.arn} has enabled: false`));
+  if (!profile.enabled) return fail(deny('PROFILE_DISABLED', 'Profile is disabled.', `${profile.arn} has enabled: false`));
   if (!profile.roleArns.includes(parameters.roleArn)) {
-    return fail(denial('ROLE_NOT_IN_PROFILE', `Unable to assume role for ${parameters.roleArn}. Role is not associated with the profile.`, `${parameters.roleArn} is not in the roleArns of ${profile.arn}`));
+    return fail(deny('ROLE_NOT_IN_PROFILE', `Unable to assume role for ${parameters.roleArn}. Role is not associated with the profile.`, `${parameters.roleArn} is not in the roleArns of ${profile.arn}`));
   }
   if (parameters.roleSessionName !== undefined && !profile.acceptRoleSessionName) {
-    return fail(denial('ROLE_SESSION_NAME_NOT_ALLOWED', 'Not authorized to set roleSessionName.', `${profile.arn} has acceptRoleSessionName: false`));
+    return fail(deny('ROLE_SESSION_NAME_NOT_ALLOWED', 'Not authorized to set roleSessionName.', `${profile.arn} has acceptRoleSessionName: false`));
   }
   const durationSeconds = Math.min(parameters.durationSeconds, profile.durationSeconds);
   const maxSessionDuration = config.roles.get(parameters.roleArn)?.maxSessionDuration;
   if (maxSessionDuration !== undefined && durationSeconds > maxSessionDuration) {
-    return fail(denial('DURATION_EXCEEDS_ROLE_MAXIMUM', `Unable to assume role for ${parameters.roleArn}. The requested DurationSeconds exceeds the MaxSessionDuration set for this role.`, `${durationSeconds}s > MaxSessionDuration ${maxSessionDuration}s`));
+    return fail(deny('DURATION_EXCEEDS_ROLE_MAXIMUM', `Unable to assume role for ${parameters.roleArn}. The requested DurationSeconds exceeds the MaxSessionDuration set for this role.`, `${durationSeconds}s > MaxSessionDuration ${maxSessionDuration}s`));
   }
 
   const role = parseRoleArn(parameters.roleArn);
@@ -342,7 +343,7 @@ function authorize(authenticated: AuthenticatedRequest, parameters: SessionParam
     },
     now,
   );
-  const commonName = commonNameOf(authenticated.leafDer);
+  const commonName = commonNameOf(authenticated.leafCertificate);
   const sourceIdentity = commonName !== undefined && commonName.length <= SOURCE_IDENTITY_MAX_CN ? `CN=${commonName}` : `ID=${serialHex}`;
   const body: CreateSessionResponseBody = {
     credentialSet: [
@@ -359,29 +360,13 @@ function authorize(authenticated: AuthenticatedRequest, parameters: SessionParam
         sourceIdentity,
       },
     ],
-    subjectArn: `arn:${config.partition}:rolesanywhere:${config.region}:${config.accountId}:subject/${subjectIdOf(authenticated.leafDer)}`,
+    subjectArn: `arn:${config.partition}:rolesanywhere:${config.region}:${config.accountId}:subject/${subjectIdOf(authenticated.leafCertificate)}`,
   };
   const summary = `serial=${serialHex} role=${parameters.roleArn} session=${sessionName} accessKeyId=${session.accessKeyId} duration=${durationSeconds}s`;
   return { ok: true, body, session, summary };
 }
 
-function checkClockSkew(amzDate: Date, amzDateText: string, now: Date): Rejection | undefined {
-  const earliest = new Date(now.getTime() - MAX_CLOCK_SKEW_MS);
-  const latest = new Date(now.getTime() + MAX_CLOCK_SKEW_MS);
-  // The wording of the SigV4 front end's skew errors, which clients and users recognise.
-  if (amzDate.getTime() < earliest.getTime()) {
-    const message = `Signature expired: ${amzDateText} is now earlier than ${formatAmzDate(earliest)} (${formatAmzDate(now)} - 5 min.)`;
-    return denial('CLOCK_SKEW', message, message);
-  }
-  if (amzDate.getTime() > latest.getTime()) {
-    const message = `Signature not yet current: ${amzDateText} is still later than ${formatAmzDate(latest)} (${formatAmzDate(now)} + 5 min.)`;
-    return denial('CLOCK_SKEW', message, message);
-  }
-  return undefined;
-}
-
-function leafPublicKey(leafDer: Uint8Array, keyType: KeyType): KeyObject | undefined {
-  const certificate = AsnConvert.parse(leafDer, Certificate);
+function leafPublicKey(certificate: Certificate, keyType: KeyType): KeyObject | undefined {
   const spki = AsnConvert.serialize(certificate.tbsCertificate.subjectPublicKeyInfo);
   try {
     return createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
@@ -409,8 +394,8 @@ function signatureVerifies(keyType: KeyType, key: KeyObject, stringToSign: strin
 }
 
 /** The certificate serial as the signed integer DER holds (RFC 5280 wants it positive). */
-function serialNumberOf(der: Uint8Array): bigint {
-  const bytes = new Uint8Array(AsnConvert.parse(der, Certificate).tbsCertificate.serialNumber);
+function serialNumberOf(certificate: Certificate): bigint {
+  const bytes = new Uint8Array(certificate.tbsCertificate.serialNumber);
   let value = 0n;
   for (const byte of bytes) value = (value << 8n) | BigInt(byte);
   const first = bytes[0];
@@ -419,14 +404,13 @@ function serialNumberOf(der: Uint8Array): bigint {
 }
 
 /** Hex of the serial's magnitude, left-padded to whole bytes: the form sourceIdentity uses. */
-export function evenLengthHex(value: bigint): string {
+function evenLengthHex(value: bigint): string {
   const hex = (value < 0n ? -value : value).toString(16);
   return hex.length % 2 === 0 ? hex : `0${hex}`;
 }
 
-function commonNameOf(der: Uint8Array): string | undefined {
-  const subject = AsnConvert.parse(der, Certificate).tbsCertificate.subject;
-  for (const rdn of subject) {
+function commonNameOf(certificate: Certificate): string | undefined {
+  for (const rdn of certificate.tbsCertificate.subject) {
     for (const attribute of rdn) {
       if (attribute.type === '2.5.4.3') return attribute.value.toString();
     }
@@ -435,8 +419,8 @@ function commonNameOf(der: Uint8Array): string | undefined {
 }
 
 /** A stable UUID-shaped id per certificate subject, like the service's subject resources. */
-function subjectIdOf(der: Uint8Array): string {
-  const subject = AsnConvert.serialize(AsnConvert.parse(der, Certificate).tbsCertificate.subject);
+function subjectIdOf(certificate: Certificate): string {
+  const subject = AsnConvert.serialize(certificate.tbsCertificate.subject);
   const hex = createHash('sha256').update(new Uint8Array(subject)).digest('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-8${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
@@ -453,7 +437,7 @@ function arnIsWellFormed(name: 'trustAnchorArn' | 'profileArn' | 'roleArn', valu
 }
 
 /** RFC 3339 without fractional seconds: botocore's and the SDKs' strictest parsers accept it. */
-export function formatRfc3339(date: Date): string {
+function formatRfc3339(date: Date): string {
   return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
@@ -465,10 +449,6 @@ function deny(reason: string, message: string, detail: string): { rejection: Rej
   return reject(403, 'AccessDeniedException', reason, message, detail);
 }
 
-function denial(reason: string, message: string, detail: string): Rejection {
-  return deny(reason, message, detail).rejection;
-}
-
-function fail(rejected: Rejection | { rejection: Rejection }): CreateSessionOutcome {
-  return { ok: false, rejection: 'rejection' in rejected ? rejected.rejection : rejected };
+function fail(rejected: { rejection: Rejection }): CreateSessionOutcome {
+  return { ok: false, rejection: rejected.rejection };
 }

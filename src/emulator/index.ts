@@ -14,7 +14,8 @@ export type {
   RoleConfig,
   TrustAnchorConfig,
 } from './config.js';
-export { handleCreateSession, MAX_CLOCK_SKEW_MS } from './create-session.js';
+export { handleCreateSession } from './create-session.js';
+export { MAX_CLOCK_SKEW_MS } from './canonical-request.js';
 export type { CreateSessionResponseBody, Rejection, ServiceErrorType } from './create-session.js';
 export { validateCertificatePath } from './path-validation.js';
 export type { PathFailureReason, PathValidationResult } from './path-validation.js';

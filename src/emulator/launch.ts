@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { encodePem, looksLikePem } from '../certs/pem.js';
 import { SignerError } from '../errors.js';
 import { readEmulatorConfigObject, resolveEmulatorConfig, type EmulatorConfig, type ResolvedEmulatorConfig } from './config.js';
 import { DEMO_ACCOUNT_ID } from './init.js';
@@ -33,7 +34,7 @@ export function resolveLaunchConfig(options: LaunchConfigOptions): ResolvedEmula
 }
 
 /** The config used without --config: fixed, readable ARNs so scripts can hard-code them. */
-export function defaultLaunchConfig(region: string, certificates: readonly string[]): EmulatorConfig {
+function defaultLaunchConfig(region: string, certificates: readonly string[]): EmulatorConfig {
   return {
     region,
     accountId: DEMO_ACCOUNT_ID,
@@ -68,9 +69,7 @@ function readCertificateFile(path: string): string {
   } catch (error) {
     throw new SignerError('CERT_NOT_FOUND', `cannot read trust anchor certificate ${path}; check the path`, { cause: error });
   }
-  const text = bytes.toString('latin1');
-  if (text.includes('-----BEGIN CERTIFICATE-----')) return text;
-  return `-----BEGIN CERTIFICATE-----\n${bytes.toString('base64')}\n-----END CERTIFICATE-----\n`;
+  return looksLikePem(bytes) ? bytes.toString('latin1') : encodePem('CERTIFICATE', bytes);
 }
 
 export interface LaunchEmulatorOptions extends LaunchConfigOptions {

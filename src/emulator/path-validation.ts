@@ -60,7 +60,7 @@ export function validateCertificatePath(
       return {
         ok: false,
         reason: 'CHAIN_UNTRUSTED',
-        detail: `no path from "${current.certificate.subject.replace(/\n/g, ', ')}" to the trust anchor: the issuer "${current.certificate.issuer.replace(/\n/g, ', ')}" is neither a trust-anchor certificate nor in X-Amz-X509-Chain`,
+        detail: `no path from "${subjectOf(current)}" to the trust anchor: the issuer "${oneLine(current.certificate.issuer)}" is neither a trust-anchor certificate nor in X-Amz-X509-Chain`,
       };
     }
     const violations = checkIntermediateCertificate(next.der, now);
@@ -113,5 +113,10 @@ function toNode(der: Uint8Array): Node | undefined {
 }
 
 function subjectOf(node: Node): string {
-  return node.certificate.subject.replace(/\n/g, ', ');
+  return oneLine(node.certificate.subject);
+}
+
+/** node:crypto writes names one attribute per line; a log detail is one line. */
+function oneLine(name: string): string {
+  return name.replace(/\n/g, ', ');
 }

@@ -21,6 +21,7 @@ import {
   Certificate as AsnCertificate,
   Version as AsnVersion,
 } from '@peculiar/asn1-x509';
+import { encodePem } from '../certs/pem.js';
 import { SignerError } from '../errors.js';
 import {
   AuthorityKeyIdentifierExtension,
@@ -199,11 +200,9 @@ export async function issueLeafCertificate(options: IssueLeafCertificateOptions)
   };
 }
 
-/** PEM armour for one DER certificate, 64-column base64 as RFC 7468 asks. */
+/** PEM armour for one DER certificate (or another label), 64-column base64 as RFC 7468 asks. */
 export function derToPem(der: Uint8Array, label = 'CERTIFICATE'): string {
-  const base64 = Buffer.from(der).toString('base64');
-  const lines = base64.match(/.{1,64}/g) ?? [];
-  return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`;
+  return encodePem(label, der);
 }
 
 interface ProfileExtensions {

@@ -73,7 +73,7 @@ export function createSessionStore(random: (size: number) => Uint8Array = random
 }
 
 /** A stable AROA... id per role ARN, so repeated sessions of one role share it as in IAM. */
-export function roleIdFor(roleArn: string): string {
+function roleIdFor(roleArn: string): string {
   return `AROA${base32(createHash('sha256').update(roleArn).digest().subarray(0, 10))}`;
 }
 

@@ -9,14 +9,13 @@ import { createScope, getSigningKey } from '@smithy/signature-v4';
 import {
   buildCanonicalRequest,
   buildStringToSign,
-  formatAmzDate,
+  clockSkewProblem,
   parseAmzDate,
   parseAuthorization,
   parseRawQuery,
   type ReceivedRequest,
 } from './canonical-request.js';
 import type { ResolvedEmulatorConfig } from './config.js';
-import { MAX_CLOCK_SKEW_MS } from './create-session.js';
 import type { IssuedSession, SessionStore } from './sessions.js';
 import { Sha256 } from './sha256.js';
 
@@ -95,14 +94,8 @@ async function authenticate(request: ReceivedRequest, context: StsContext): Prom
   const amzDateText = request.headers['x-amz-date'];
   const amzDate = amzDateText === undefined ? undefined : parseAmzDate(amzDateText);
   if (amzDateText === undefined || amzDate === undefined) return incomplete('Authorization header requires existence of either a \'X-Amz-Date\' or a \'Date\' header.');
-  const skew = amzDate.getTime() - now.getTime();
-  if (Math.abs(skew) > MAX_CLOCK_SKEW_MS) {
-    const bound = formatAmzDate(new Date(now.getTime() + Math.sign(skew) * MAX_CLOCK_SKEW_MS));
-    const message = skew < 0
-      ? `Signature expired: ${amzDateText} is now earlier than ${bound} (${formatAmzDate(now)} - 5 min.)`
-      : `Signature not yet current: ${amzDateText} is still later than ${bound} (${formatAmzDate(now)} + 5 min.)`;
-    return { status: 403, type: 'Sender', code: 'SignatureDoesNotMatch', message, detail: 'clock skew' };
-  }
+  const skew = clockSkewProblem(amzDateText, amzDate, now);
+  if (skew !== undefined) return { status: 403, type: 'Sender', code: 'SignatureDoesNotMatch', message: skew, detail: 'clock skew' };
 
   const scope = credential.split('/');
   const [accessKeyId = '', scopeDate = '', scopeRegion = '', scopeService = '', terminator = ''] = scope;

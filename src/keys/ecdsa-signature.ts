@@ -1,5 +1,5 @@
 import { SignerError } from '../errors.js';
-import { DER_TAG, readStrictDerElement } from '../asn1/der.js';
+import { DER_TAG } from '../asn1/der.js';
 
 const { SEQUENCE, INTEGER } = DER_TAG;
 
@@ -35,29 +35,6 @@ export function ecdsaIntegersToDer(r: Uint8Array, s: Uint8Array): Uint8Array {
   at = writeInteger(out, at, r, rStart, rLength);
   writeInteger(out, at, s, sStart, sLength);
   return out;
-}
-
-/**
- * DER to raw r||s with each half left-padded to `size` bytes (32 for P-256, 48 for P-384,
- * 66 for P-521). Strict: one SEQUENCE of two minimal, non-negative INTEGERs, nothing after.
- */
-export function derEcdsaToRaw(der: Uint8Array, size: number): Uint8Array {
-  if (!Number.isInteger(size) || size <= 0) {
-    throw new SignerError('INTERNAL', `ECDSA coordinate size ${size} is not a positive whole number of bytes`);
-  }
-  const sequence = readStrictDerElement(der);
-  if (sequence === undefined || sequence.tag !== SEQUENCE || sequence.encoded.length !== der.length) {
-    throw malformed('DER signature is not exactly one SEQUENCE');
-  }
-  const r = readStrictDerElement(sequence.value);
-  if (r === undefined || r.tag !== INTEGER) throw malformed('DER signature has no INTEGER r');
-  const s = readStrictDerElement(sequence.value, r.encoded.length);
-  if (s === undefined || s.tag !== INTEGER) throw malformed('DER signature has no INTEGER s');
-  if (r.encoded.length + s.encoded.length !== sequence.value.length) throw malformed('DER signature has bytes after s');
-  const raw = new Uint8Array(2 * size);
-  copyInteger(r.value, raw, 0, size, 'r');
-  copyInteger(s.value, raw, size, size, 's');
-  return raw;
 }
 
 function firstSignificantByte(value: Uint8Array): number {
@@ -98,18 +75,6 @@ function writeInteger(out: Uint8Array, at: number, value: Uint8Array, start: num
   if (length > value.length - start) out[at++] = 0;
   out.set(value.subarray(start), at);
   return at + value.length - start;
-}
-
-function copyInteger(contents: Uint8Array, raw: Uint8Array, offset: number, size: number, name: 'r' | 's'): void {
-  if (contents.length === 0) throw malformed(`DER signature has an empty INTEGER ${name}`);
-  const first = contents[0] ?? 0;
-  if ((first & 0x80) !== 0) throw malformed(`DER signature has a negative ${name}`);
-  if (first === 0 && contents.length > 1 && ((contents[1] ?? 0) & 0x80) === 0) {
-    throw malformed(`DER signature has a non-minimal INTEGER ${name}`);
-  }
-  const significant = first === 0 && contents.length > 1 ? contents.subarray(1) : contents;
-  if (significant.length > size) throw malformed(`DER signature's ${name} is ${significant.length} bytes, more than the ${size} of the curve`);
-  raw.set(significant, offset + size - significant.length);
 }
 
 function malformed(detail: string): SignerError {

@@ -32,7 +32,7 @@ const NODE_DIGESTS: ReadonlyMap<SignDigest, string> = new Map([
  * When the file carries certificates, `certificate` is the first one certifying this key and
  * `chain` the others that really issue it (assembleChain); unrelated ones are dropped. A
  * separate certificate file next to a keyPath is not read here: the caller loads it
- * (loadCertificateFile) and checks it against the key (assertKeyMatchesCertificate).
+ * (loadLeafCertificate) and checks it against the key (assertPublicKeyMatchesCertificate).
  *
  * The password, when needed, is read once through readSecret and zeroed right after use.
  */

@@ -1,6 +1,6 @@
 import { SignerError, type SignerErrorCode } from '../errors.js';
 import type { DebugLog } from '../debug.js';
-import { loadCertificateFile, loadIntermediates, describeCertificate } from '../certs/load.js';
+import { loadLeafCertificate, loadIntermediates, describeCertificate } from '../certs/load.js';
 import { assembleChain } from '../certs/chain.js';
 import { checkLeafCertificate, type RuleViolationCode } from '../certs/rules.js';
 import { assertPublicKeyMatchesCertificate } from './match.js';
@@ -30,7 +30,7 @@ export interface IdentityOptions extends KeyOptions {
 export async function openSigningIdentity(options: IdentityOptions, now: Date, debug: DebugLog): Promise<SigningIdentity> {
   const resolved = resolveKeyOptions(options);
   // Certificate files are read before the key is opened: a typo should not cost a PIN entry.
-  const leafFromFile = resolved.certificateFile === undefined ? undefined : firstCertificate(resolved.certificateFile);
+  const leafFromFile = resolved.certificateFile === undefined ? undefined : loadLeafCertificate(resolved.certificateFile);
   const intermediates = options.intermediates === undefined ? [] : loadIntermediates(options.intermediates);
 
   debug(`opening ${resolved.spec.kind} key source`);
@@ -57,14 +57,6 @@ export async function openSigningIdentity(options: IdentityOptions, now: Date, d
     await source.close().catch(() => {});
     throw error;
   }
-}
-
-function firstCertificate(path: string): Uint8Array {
-  const [first] = loadCertificateFile(path);
-  if (first === undefined) {
-    throw new SignerError('CERT_INVALID', `${path} holds no certificate: pass a PEM or DER X.509 certificate`);
-  }
-  return first;
 }
 
 /** Validity problems keep their own codes (scripts may renew on them); the rest are rule violations. */

@@ -63,14 +63,23 @@ async function readFromSource(source: string, io: SecretIO): Promise<Buffer> {
       throw new SignerError('SECRET_SOURCE_INVALID', `the PIN/password command failed (exit or error): check the command given after "|"`, { cause: sanitizedCause(cause) });
     }
   }
-  let path = source;
-  if (source.startsWith('file://')) path = fileURLToPath(source);
-  else if (source.startsWith('file:')) path = decodeURIComponent(source.slice('file:'.length));
+  const path = filePathOf(source);
   try {
     return io.readFile(path);
   } catch (cause) {
     const code = (cause as NodeJS.ErrnoException).code ?? 'error';
     throw new SignerError('SECRET_SOURCE_INVALID', `cannot read the PIN/password file ${path} (${code}): check the path and its permissions`);
+  }
+}
+
+/** `file:///path` and `file:/path` (RFC 8089, percent-encoded) or a plain path. */
+function filePathOf(source: string): string {
+  try {
+    if (source.startsWith('file://')) return fileURLToPath(source);
+    if (source.startsWith('file:')) return decodeURIComponent(source.slice('file:'.length));
+    return source;
+  } catch (cause) {
+    throw new SignerError('SECRET_SOURCE_INVALID', `the PIN/password source ${source} is not a valid file URL: write file:///absolute/path or a plain path`, { cause });
   }
 }
 
@@ -85,10 +94,14 @@ function stripFinalNewline(buf: Buffer): Buffer {
   return out;
 }
 
-/** A command's stderr could echo its input; keep only the exit code in the cause chain. */
+/**
+ * A command's stderr could echo its input; keep only the exit code in the cause chain, or the
+ * signal that stopped it (a timeout), or the spawn error code.
+ */
 function sanitizedCause(cause: unknown): Error {
-  const code = (cause as { code?: unknown }).code;
-  return new Error(`command failed${code === undefined ? '' : ` (${String(code)})`}`);
+  const { code, signal } = (cause ?? {}) as { code?: unknown; signal?: unknown };
+  const status = code ?? signal;
+  return new Error(`command failed${status === undefined || status === null ? '' : ` (${String(status)})`}`);
 }
 
 function runCommand(command: string): Promise<Buffer> {

@@ -9,6 +9,9 @@ export interface ParsedArn {
   readonly resource: string;
 }
 
+/** An AWS region name: us-east-1, eu-central-2, us-gov-west-1, cn-north-1. */
+export const REGION_PATTERN = /^[a-z]{2}(-[a-z]+)+-\d+$/;
+
 /** Which ARN a flag expects; used to check the service and resource prefix. */
 export type ArnKind = 'trust-anchor' | 'profile' | 'role';
 
@@ -47,7 +50,7 @@ export function parseArn(value: string, kind: ArnKind): ParsedArn {
   if (service !== want.service) fail(`service is "${service}", not "${want.service}"`);
   if (want.service === 'iam') {
     if (region !== '') fail('IAM ARNs have an empty region');
-  } else if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region)) {
+  } else if (!REGION_PATTERN.test(region)) {
     fail(`"${region}" is not a region`);
   }
   if (!/^\d{12}$/.test(accountId)) fail('the account ID must be 12 digits');

@@ -1,5 +1,5 @@
 import { SignerError } from '../errors.js';
-import type { ParsedArn } from './arn.js';
+import { REGION_PATTERN, type ParsedArn } from './arn.js';
 
 export interface ResolvedEndpoint {
   readonly url: URL;
@@ -31,7 +31,7 @@ export function resolveEndpoint(options: {
     );
   }
   const region = options.region ?? trustAnchor.region;
-  if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region)) {
+  if (!REGION_PATTERN.test(region)) {
     throw new SignerError('CONFIG_INVALID', `--region ${JSON.stringify(region)} is not a region name (e.g. us-east-1)`);
   }
   if (options.endpoint !== undefined) return { url: parseEndpoint(options.endpoint), region };

@@ -6,7 +6,6 @@ import {
   decodeDerOid,
   decodeDerSmallInteger,
   expectDerConstructed,
-  isWholeDerElement,
   readDerChildren,
   readDerElement,
   readStrictDerElement,
@@ -80,10 +79,6 @@ t.test('malformed input throws, with what was wrong', async (t) => {
   t.same(errorOf(() => decodeDerOid(readDerElement(bytes('06 01 81')), 'algorithm')), malformed('algorithm ends inside an OID arc'));
   t.same(errorOf(() => decodeDerOid(readDerElement(bytes('06 00')), 'algorithm')), malformed('algorithm is an empty OID'));
   t.same(errorOf(() => decodeDerOid(readDerElement(bytes('06 09 ffffffffffffffff7f')), 'algorithm')), malformed('algorithm has an OID arc too large'));
-  t.equal(isWholeDerElement(bytes('30 00'), DER_TAG.SEQUENCE), true);
-  t.equal(isWholeDerElement(bytes('30 00 00'), DER_TAG.SEQUENCE), false);
-  t.equal(isWholeDerElement(bytes('04 00'), DER_TAG.SEQUENCE), false);
-  t.equal(isWholeDerElement(bytes('30 05 00'), DER_TAG.SEQUENCE), false);
 });
 
 t.test('strict reader: short and long definite lengths', async (t) => {

@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
-import { describeCertificate, isPkcs12, loadCertificateFile, loadIntermediates, parseCertificates } from '../../src/certs/load.js';
+import { describeCertificate, isPkcs12, loadCertificateFile, loadIntermediates, loadLeafCertificate, parseCertificates } from '../../src/certs/load.js';
 import { encodePem } from '../../src/certs/pem.js';
 import { createOpensslPki, generateTestKey } from '../helpers/openssl-pki.js';
 
@@ -45,6 +45,7 @@ await t.test('certificate files', async (t) => {
     t.same(loadIntermediates(intermediates).map(hex), [intermediate, root].map((c) => hex(c.certificateDer)), '--intermediates keeps every certificate in order');
     const crlf = await write('crlf.pem', leaf.certificatePem.replace(/\n/g, '\r\n'));
     t.same(loadCertificateFile(crlf).map(hex), [hex(leaf.certificateDer)], 'CRLF');
+    t.equal(hex(loadLeafCertificate(bundle)), hex(leaf.certificateDer), 'loadLeafCertificate: the first certificate of the file');
   });
 
   await t.test('errors', async (t) => {
@@ -54,6 +55,7 @@ await t.test('certificate files', async (t) => {
     expectError(t, () => loadCertificateFile(dir), 'CERT_NOT_FOUND', `cannot read certificate file ${dir} (EISDIR): check the --certificate path and its permissions`);
     const keyOnly = await write('key.pem', key.pkcs8Pem);
     expectError(t, () => loadCertificateFile(keyOnly), 'CERT_INVALID', `certificate file ${keyOnly} holds no certificate: pass a PEM or DER X.509 certificate`);
+    expectError(t, () => loadLeafCertificate(keyOnly), 'CERT_INVALID', `certificate file ${keyOnly} holds no certificate: pass a PEM or DER X.509 certificate`);
     const empty = await write('empty.pem', '');
     expectError(t, () => loadIntermediates(empty), 'CERT_INVALID', `intermediates file ${empty} holds no certificate: pass a PEM or DER X.509 certificate`);
     const garbage = await write('garbage.der', randomBytes(100));

@@ -76,3 +76,31 @@ t.test('version and help', async (t) => {
   t.match(unknown.stderr, /unknown command 'credential-proces'/);
   t.match(unknown.stderr, /Did you mean credential-process\?/);
 });
+
+t.test('flag errors: one line, the right exit status', async (t) => {
+  const cases: ReadonlyArray<readonly [string, readonly string[], number, string]> = [
+    ['a duration that is no number', ['credential-process', '--session-duration', '1h', ...rig.sessionFlags], 2, '--session-duration "1h" is not a whole number of seconds (900 to 43200)'],
+    ['the Windows store', ['credential-process', '--system-store-name', 'MY', ...rig.sessionFlags], 1, '--system-store-name applies to the Windows certificate store, which this tool does not support: pass --certificate and --private-key'],
+    ['read-certificate-data without a certificate', ['read-certificate-data'], 2, '--certificate is required: a PEM/DER file or a pkcs11: URI'],
+    ['read-certificate-data from an OS store', ['read-certificate-data', '--cert-selector', '{}'], 1, 'OS certificate stores are not supported yet: pass --certificate with a file or a pkcs11: URI'],
+  ];
+  for (const [what, args, code, message] of cases) {
+    const result = await runCli(args);
+    t.same({ code: result.code, stdout: result.stdout, stderr: result.stderr }, { code, stdout: '', stderr: `roles-anywhere-signer: ${message}\n` }, what);
+  }
+});
+
+t.test('--debug adds the error code and its causes to the one line', async (t) => {
+  const id = await rig.issueFileIdentity('debug-causes');
+  const missing = join(rig.dir, 'missing-cert.pem');
+  const result = await runCli(['credential-process', '--debug', '--certificate', missing, '--private-key', id.keyPath, ...rig.sessionFlags]);
+  t.equal(result.code, 1);
+  t.equal(result.stdout, '');
+  const lines = result.stderr.trimEnd().split('\n');
+  t.same(lines.slice(-3), [
+    `roles-anywhere-signer: certificate file ${missing} does not exist: check the --certificate path`,
+    'debug: error code CERT_NOT_FOUND',
+    `debug: caused by Error: ENOENT: no such file or directory, open '${missing}'`,
+  ]);
+  t.notMatch(result.stderr, /\n\s+at /, 'no stack trace');
+});

@@ -98,6 +98,26 @@ t.test('every invalid field is named in one EMULATOR_CONFIG_INVALID message', as
   }
 });
 
+t.test('a damaged PEM block is refused where it is, inline or in a file', async (t) => {
+  const damaged = '-----BEGIN CERTIFICATE-----\nnot*base64\n-----END CERTIFICATE-----\n';
+  t.throws(() => resolveEmulatorConfig({ ...valid(), trustAnchors: [{ arn: TA, certificates: [root.certificatePem + damaged] }] }), {
+    code: 'EMULATOR_CONFIG_INVALID',
+    message: `emulator config trustAnchors[0].certificates[0]: PEM block "CERTIFICATE" that begins on line ${root.certificatePem.trimEnd().split('\n').length + 1} is not valid base64: the file is damaged or truncated; get a fresh copy`,
+  });
+  const dir = await mkdtemp(join(tmpdir(), 'emulator-config-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  await writeFile(join(dir, 'cut.pem'), root.certificatePem.slice(0, 100));
+  await writeFile(join(dir, 'key.pem'), '-----BEGIN PRIVATE KEY-----\nAA==\n-----END PRIVATE KEY-----\n');
+  t.throws(() => resolveEmulatorConfig({ ...valid(), trustAnchors: [{ arn: TA, certificates: ['cut.pem'] }] }, { baseDir: dir }), {
+    code: 'EMULATOR_CONFIG_INVALID',
+    message: `emulator config trustAnchors[0].certificates[0]: ${join(dir, 'cut.pem')}: PEM block "CERTIFICATE" that begins on line 1 has no END line: the file is truncated; get a fresh copy`,
+  });
+  t.throws(() => resolveEmulatorConfig({ ...valid(), trustAnchors: [{ arn: TA, certificates: ['key.pem'] }] }, { baseDir: dir }), {
+    code: 'EMULATOR_CONFIG_INVALID',
+    message: `emulator config trustAnchors[0].certificates[0]: ${join(dir, 'key.pem')} holds no CERTIFICATE block`,
+  });
+});
+
 t.test('a missing certificate file names the resolved path', async (t) => {
   const error = (() => {
     try {

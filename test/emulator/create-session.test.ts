@@ -1,4 +1,4 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { createPrivateKey } from 'node:crypto';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/index.js';
 import {
@@ -17,8 +17,12 @@ const TRUST_ANCHOR = `arn:aws:rolesanywhere:${REGION}:${ACCOUNT}:trust-anchor/ta
 const DISABLED_ANCHOR = `arn:aws:rolesanywhere:${REGION}:${ACCOUNT}:trust-anchor/ta-off`;
 const PROFILE = `arn:aws:rolesanywhere:${REGION}:${ACCOUNT}:profile/p-main`;
 const STRICT_PROFILE = `arn:aws:rolesanywhere:${REGION}:${ACCOUNT}:profile/p-strict`;
+const DISABLED_PROFILE = `arn:aws:rolesanywhere:${REGION}:${ACCOUNT}:profile/p-off`;
+const LONG_PROFILE = `arn:aws:rolesanywhere:${REGION}:${ACCOUNT}:profile/p-long`;
+const EXPIRED_ANCHOR = `arn:aws:rolesanywhere:${REGION}:${ACCOUNT}:trust-anchor/ta-expired`;
 const ROLE = `arn:aws:iam::${ACCOUNT}:role/team/app-role`;
 const OTHER_ROLE = `arn:aws:iam::${ACCOUNT}:role/other`;
+const LIMITED_ROLE = `arn:aws:iam::${ACCOUNT}:role/limited`;
 
 // A fixed clock a little after real time, so certificates issued with default validity fit.
 const now = new Date(Math.floor(Date.now() / 1000) * 1000);
@@ -26,6 +30,13 @@ const now = new Date(Math.floor(Date.now() / 1000) * 1000);
 const root: CertificateAuthority = await createCertificateAuthority({ subject: 'CN=Emulator Test Root', keyAlgorithm: 'RSA-2048', now });
 const intermediate = await createCertificateAuthority({ subject: 'CN=Emulator Test Issuing', keyAlgorithm: 'EC-P384', issuer: root, pathLength: 0, now });
 const stranger = await createCertificateAuthority({ subject: 'CN=Someone Else', keyAlgorithm: 'EC-P256', now });
+const expiredRoot = await createCertificateAuthority({
+  subject: 'CN=Expired Root',
+  keyAlgorithm: 'EC-P256',
+  notBefore: new Date(now.getTime() - 2 * 86_400_000),
+  notAfter: new Date(now.getTime() - 86_400_000),
+});
+const sha1Intermediate = await createCertificateAuthority({ subject: 'CN=SHA-1 Issuing', keyAlgorithm: 'EC-P256', issuer: root, signatureHash: 'SHA-1', now });
 const ecKey = generateKeyPair('EC-P256');
 const rsaKey = generateKeyPair('RSA-2048');
 
@@ -45,11 +56,15 @@ const emulator: RunningEmulator = await startEmulator(
     trustAnchors: [
       { arn: TRUST_ANCHOR, certificates: [root.certificatePem] },
       { arn: DISABLED_ANCHOR, certificates: [root.certificatePem], enabled: false },
+      { arn: EXPIRED_ANCHOR, certificates: [expiredRoot.certificatePem] },
     ],
     profiles: [
       { arn: PROFILE, roleArns: [ROLE], durationSeconds: 3600, acceptRoleSessionName: true },
       { arn: STRICT_PROFILE, roleArns: [ROLE], durationSeconds: 7200 },
+      { arn: DISABLED_PROFILE, roleArns: [ROLE], enabled: false },
+      { arn: LONG_PROFILE, roleArns: [LIMITED_ROLE], durationSeconds: 43200 },
     ],
+    roles: [{ arn: LIMITED_ROLE, maxSessionDuration: 3600 }],
   },
   { clock: () => now, log: (line) => logLines.push(line) },
 );
@@ -326,8 +341,9 @@ const rejections: RejectionCase[] = [
   },
 ];
 
-t.test('rejections: exact status, error type, message and reason', async (t) => {
-  for (const row of rejections) {
+/** Sends each row's request and compares what came back, one assertion per row. */
+async function expectRejections(t: Test, rows: readonly RejectionCase[]): Promise<void> {
+  for (const row of rows) {
     const response = await send(await row.request());
     t.same(
       { status: response.status, type: response.errorType, message: response.json['message'], reason: response.reason },
@@ -335,6 +351,183 @@ t.test('rejections: exact status, error type, message and reason', async (t) => 
       row.name,
     );
   }
+}
+
+t.test('rejections: exact status, error type, message and reason', async (t) => {
+  await expectRejections(t, rejections);
+});
+
+type SignedTestRequest = ReturnType<typeof signTestRequest>;
+
+/** The request with headers replaced (a string) or removed (undefined) after signing. */
+function withHeaders(request: SignedTestRequest, changes: Readonly<Record<string, string | undefined>>): SignedTestRequest {
+  const headers = { ...request.headers };
+  for (const [name, value] of Object.entries(changes)) {
+    if (value === undefined) delete headers[name];
+    else headers[name] = value;
+  }
+  return { ...request, headers };
+}
+
+function withAuthorization(request: SignedTestRequest, edit: (authorization: string) => string): SignedTestRequest {
+  return withHeaders(request, { authorization: edit(request.headers['authorization'] ?? '') });
+}
+
+const today = amz(now.getTime()).slice(0, 8);
+const UNTRUSTED = 'Untrusted Signing Certificate';
+const denied = { status: 403, type: 'AccessDeniedException' } as const;
+const invalid = { status: 400, type: 'ValidationException' } as const;
+
+const moreRejections: RejectionCase[] = [
+  {
+    name: 'Authorization without parameters',
+    request: () => withHeaders(ecRequest(), { authorization: 'AWS4-X509-ECDSA-SHA256' }),
+    ...denied, message: "Authorization header requires 'Credential', 'SignedHeaders' and 'Signature' parameters.", reason: 'AUTHORIZATION_MALFORMED',
+  },
+  {
+    name: 'Authorization without SignedHeaders and Signature',
+    request: () => withHeaders(ecRequest(), { authorization: 'AWS4-X509-ECDSA-SHA256 Credential=1/x' }),
+    ...denied, message: "Authorization header requires 'SignedHeaders', 'Signature' parameters.", reason: 'AUTHORIZATION_MALFORMED',
+  },
+  {
+    name: 'no X-Amz-Date',
+    request: () => withHeaders(ecRequest(), { 'x-amz-date': undefined }),
+    ...denied, message: 'Missing X-Amz-Date header.', reason: 'DATE_MISSING',
+  },
+  {
+    name: 'an X-Amz-Date that is no date (February 30)',
+    request: () => withHeaders(ecRequest(), { 'x-amz-date': '20250230T000000Z' }),
+    ...denied, message: "Invalid X-Amz-Date '20250230T000000Z'; expected YYYYMMDDTHHMMSSZ.", reason: 'DATE_MALFORMED',
+  },
+  {
+    name: 'a serial that is not a number',
+    request: () => ecRequest({ serialOverride: 'abc' }),
+    ...denied, message: 'Credential must have the form <certificate serial>/<date>/<region>/rolesanywhere/aws4_request.', reason: 'CREDENTIAL_MALFORMED',
+  },
+  {
+    name: 'a scope date other than the X-Amz-Date day',
+    request: () => withAuthorization(ecRequest(), (authorization) => authorization.replace(`/${today}/`, '/20000101/')),
+    ...denied,
+    message: `Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '20000101' != '${today}', from 'x-amz-date'.`,
+    reason: 'CREDENTIAL_DATE_MISMATCH',
+  },
+  {
+    name: 'a scope terminator other than aws4_request',
+    request: () => withAuthorization(ecRequest(), (authorization) => authorization.replace('/aws4_request,', '/aws5_request,')),
+    ...denied, message: "Credential should be scoped with a valid terminator: 'aws4_request', not 'aws5_request'.", reason: 'CREDENTIAL_MALFORMED',
+  },
+  {
+    name: 'X-Amz-X509 that is not base64',
+    request: () => withHeaders(ecRequest(), { 'x-amz-x509': 'not base64!' }),
+    ...denied, message: UNTRUSTED, reason: 'CERTIFICATE_MISSING',
+  },
+  {
+    name: 'X-Amz-X509 that is not a certificate',
+    request: () => withHeaders(ecRequest(), { 'x-amz-x509': Buffer.from('hello world').toString('base64') }),
+    ...denied, message: UNTRUSTED, reason: 'CERTIFICATE_UNPARSABLE',
+  },
+  {
+    name: 'a query that is not percent-encoding',
+    request: () => {
+      const request = ecRequest();
+      return { ...request, url: `${request.url}&bad=%zz` };
+    },
+    ...invalid, message: 'The query string is not valid percent-encoding.', reason: 'QUERY_MALFORMED',
+  },
+  {
+    name: 'a signature that is not hex',
+    request: () => withAuthorization(ecRequest(), (authorization) => authorization.replace(/Signature=[0-9a-f]+$/, 'Signature=xyz')),
+    ...denied, message: 'Invalid signature', reason: 'SIGNATURE_MALFORMED',
+  },
+  {
+    name: 'a signed header that was not sent',
+    request: () => ecRequest({ signedHeadersOverride: ['content-type', 'host', 'x-amz-date', 'x-amz-x509', 'x-amz-x509-chain', 'x-not-sent'] }),
+    ...denied, message: 'Invalid signature', reason: 'SIGNED_HEADER_ABSENT',
+  },
+  {
+    name: 'a signed X-Amz-X509-Chain entry that is not base64',
+    request: () => ecRequest({ chainHeaderOverride: 'not*base64' }),
+    ...denied, message: UNTRUSTED, reason: 'CHAIN_UNPARSABLE',
+  },
+  {
+    name: 'a body that is not JSON',
+    request: () => ecRequest({ body: 'durationSeconds=3600' }),
+    ...invalid, message: 'Request body is not valid JSON.', reason: 'BODY_MALFORMED',
+  },
+  {
+    name: 'a body that is not a JSON object',
+    request: () => ecRequest({ body: '[3600]' }),
+    ...invalid, message: 'Request body must be a JSON object.', reason: 'BODY_MALFORMED',
+  },
+  {
+    name: 'an ARN that differs between the query and the body',
+    request: () => ecRequest({ body: JSON.stringify({ durationSeconds: 3600, roleArn: OTHER_ROLE }) }),
+    ...invalid, message: 'roleArn differs between the query and the body.', reason: 'PARAMETER_CONFLICT',
+  },
+  {
+    name: 'a role ARN where the profile ARN belongs',
+    request: () => ecRequest({ query: { ...defaultQuery, profileArn: ROLE } }),
+    ...invalid,
+    message: `1 validation error detected: Value '${ROLE}' at 'profileArn' failed to satisfy constraint: Member must be a valid IAM Roles Anywhere ARN`,
+    reason: 'PARAMETER_INVALID',
+  },
+  {
+    name: 'every bad parameter is listed at once',
+    request: () => ecRequest({ body: '{"durationSeconds":"3600","roleSessionName":"a b"}' }),
+    ...invalid,
+    message:
+      "2 validation errors detected: Value '3600' at 'durationSeconds' failed to satisfy constraint: Member must be an integer; " +
+      "Value 'a b' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*",
+    reason: 'PARAMETER_INVALID',
+  },
+  {
+    name: 'a roleSessionName of one character',
+    request: () => ecRequest({ body: '{"roleSessionName":"a"}' }),
+    ...invalid, message: "1 validation error detected: Value 'a' at 'roleSessionName' failed to satisfy constraint: Member must have length greater than or equal to 2", reason: 'PARAMETER_INVALID',
+  },
+  {
+    name: 'a roleSessionName of 65 characters',
+    request: () => ecRequest({ body: JSON.stringify({ roleSessionName: 'n'.repeat(65) }) }),
+    ...invalid, message: `1 validation error detected: Value '${'n'.repeat(65)}' at 'roleSessionName' failed to satisfy constraint: Member must have length less than or equal to 64`, reason: 'PARAMETER_INVALID',
+  },
+  {
+    name: 'trust anchor and profile in two regions',
+    request: () => ecRequest({ query: { ...defaultQuery, profileArn: `arn:aws:rolesanywhere:us-west-2:${ACCOUNT}:profile/p-main` } }),
+    ...invalid, message: 'Trust anchor and profile must be in the same region.', reason: 'REGION_MISMATCH',
+  },
+  {
+    name: 'unknown trust anchor',
+    request: () => ecRequest({ query: { ...defaultQuery, trustAnchorArn: `arn:aws:rolesanywhere:${REGION}:${ACCOUNT}:trust-anchor/nope` } }),
+    status: 404, type: 'ResourceNotFoundException', message: 'Trust anchor not found.', reason: 'TRUST_ANCHOR_NOT_FOUND',
+  },
+  {
+    name: 'disabled profile',
+    request: () => ecRequest({ query: { ...defaultQuery, profileArn: DISABLED_PROFILE } }),
+    ...denied, message: 'Profile is disabled.', reason: 'PROFILE_DISABLED',
+  },
+  {
+    name: "a duration above the role's MaxSessionDuration",
+    request: () => ecRequest({ query: { ...defaultQuery, profileArn: LONG_PROFILE, roleArn: LIMITED_ROLE }, body: '{"durationSeconds":7200}' }),
+    ...denied,
+    message: `Unable to assume role for ${LIMITED_ROLE}. The requested DurationSeconds exceeds the MaxSessionDuration set for this role.`,
+    reason: 'DURATION_EXCEEDS_ROLE_MAXIMUM',
+  },
+  {
+    name: 'a trust anchor certificate that has expired',
+    request: async () => ecRequest({ query: { ...defaultQuery, trustAnchorArn: EXPIRED_ANCHOR }, certificateDer: await leafFor(ecKey, { issuer: expiredRoot }), chainDers: [] }),
+    ...denied, message: UNTRUSTED, reason: 'ANCHOR_NOT_VALID_NOW',
+  },
+  {
+    name: 'an intermediate signed with SHA-1',
+    request: async () => ecRequest({ certificateDer: await leafFor(ecKey, { issuer: sha1Intermediate }), chainDers: [sha1Intermediate.certificateDer] }),
+    ...denied, message: UNTRUSTED, reason: 'INTERMEDIATE_REJECTED',
+  },
+];
+
+t.test('more rejections: every check before the signature, the parameters and the path', async (t) => {
+  await expectRejections(t, moreRejections);
+  t.ok(logLines.some((line) => line.startsWith('CreateSession 403 AccessDeniedException INTERMEDIATE_REJECTED: intermediate "CN=SHA-1 Issuing": certificate is signed with sha1WithRSAEncryption')), 'the intermediate rule is logged');
+  t.ok(logLines.some((line) => line.startsWith('CreateSession 403 AccessDeniedException ANCHOR_NOT_VALID_NOW: trust anchor "CN=Expired Root" is not valid now')), 'the anchor validity is logged');
 });
 
 t.test('unknown routes answer 404 in the service shape', async (t) => {

@@ -96,6 +96,30 @@ t.test('without --config: a default config around --trust-anchor-cert; --region 
   t.equal(merged.trustAnchors.get(init.trustAnchorArn)?.certificates.length, 2);
 });
 
+t.test('--trust-anchor-cert: DER files load; a missing file or a config without anchors is named', async (t) => {
+  const dir = await scratchDir(t);
+  const init = await initEmulatorDirectory(dir);
+  const [caDer] = certificatesFromPem(await readFile(init.files.caCertificate, 'utf8'));
+  if (caDer === undefined) throw new Error('no CA certificate');
+  const derPath = join(dir, 'ca.der');
+  await writeFile(derPath, caDer);
+  const config = resolveLaunchConfig({ trustAnchorCertificatePaths: [derPath] });
+  t.same(config.trustAnchors.get('arn:aws:rolesanywhere:us-east-1:123456789012:trust-anchor/emulator')?.certificates, [caDer]);
+
+  const missing = join(dir, 'missing.pem');
+  t.throws(() => resolveLaunchConfig({ trustAnchorCertificatePaths: [missing] }), {
+    code: 'CERT_NOT_FOUND',
+    message: `cannot read trust anchor certificate ${missing}; check the path`,
+  });
+
+  const anchorless = join(dir, 'anchorless.json');
+  await writeFile(anchorless, JSON.stringify({ region: 'us-east-1', accountId: '123456789012', trustAnchors: [], profiles: [] }));
+  t.throws(() => resolveLaunchConfig({ configPath: anchorless, trustAnchorCertificatePaths: [derPath] }), {
+    code: 'EMULATOR_CONFIG_INVALID',
+    message: 'emulator config trustAnchors: --trust-anchor-cert adds to the first trust anchor, and the config has none',
+  });
+});
+
 t.test('--port must be a port number', async (t) => {
   t.equal(parsePortFlag('0'), 0);
   t.equal(parsePortFlag('9910'), 9910);

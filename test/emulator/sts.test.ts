@@ -3,6 +3,7 @@
  * JavaScript v3, using credentials the emulator issued through CreateSession.
  */
 import { execFile } from 'node:child_process';
+import { createHash, createHmac } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -153,6 +154,70 @@ t.test('an unsigned request gets the STS XML error', async (t) => {
   });
   t.equal(response.status, 403);
   t.match(await response.text(), /<Code>MissingAuthenticationToken<\/Code>\s*<Message>Request is missing Authentication Token<\/Message>/);
+});
+
+interface StsAnswer {
+  readonly status: number;
+  readonly code: string | undefined;
+  readonly message: string | undefined;
+}
+
+/** A small SigV4 HMAC signer of our own (not the emulator's helpers), for requests the SDKs will not make. */
+async function signedStsCall(
+  credentials: IssuedCredentials,
+  body: string,
+  options: { readonly date?: Date; readonly region?: string; readonly service?: string; readonly algorithm?: string } = {},
+): Promise<StsAnswer> {
+  const hex = (data: string): string => createHash('sha256').update(data).digest('hex');
+  const hmac = (key: Buffer | string, data: string): Buffer => createHmac('sha256', key).update(data).digest();
+  const amzDate = (options.date ?? new Date(clockMs)).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
+  const region = options.region ?? REGION;
+  const service = options.service ?? 'sts';
+  const headers: Record<string, string> = {
+    'content-type': 'application/x-www-form-urlencoded',
+    host: new URL(emulator.url).host,
+    'x-amz-date': amzDate,
+    'x-amz-security-token': credentials.sessionToken,
+  };
+  const names = Object.keys(headers).sort();
+  const canonical = ['POST', '/', '', names.map((name) => `${name}:${headers[name] ?? ''}\n`).join(''), names.join(';'), hex(body)].join('\n');
+  const scope = `${amzDate.slice(0, 8)}/${region}/${service}/aws4_request`;
+  const stringToSign = `AWS4-HMAC-SHA256\n${amzDate}\n${scope}\n${hex(canonical)}`;
+  const signingKey = [amzDate.slice(0, 8), region, service, 'aws4_request'].reduce<Buffer | string>((key, part) => hmac(key, part), `AWS4${credentials.secretAccessKey}`);
+  const signature = hmac(signingKey, stringToSign).toString('hex');
+  headers['authorization'] = `${options.algorithm ?? 'AWS4-HMAC-SHA256'} Credential=${credentials.accessKeyId}/${scope}, SignedHeaders=${names.join(';')}, Signature=${signature}`;
+  const { host: _host, ...sent } = headers;
+  const response = await fetch(`${emulator.url}/`, { method: 'POST', headers: sent, body });
+  const xml = await response.text();
+  const unescape = (text: string | undefined): string | undefined => text?.replace(/&#(\d+);/g, (_match, code: string) => String.fromCharCode(Number(code)));
+  return { status: response.status, code: /<Code>([^<]*)<\/Code>/.exec(xml)?.[1], message: unescape(/<Message>([^<]*)<\/Message>/.exec(xml)?.[1]) };
+}
+
+t.test('STS refusals: clock skew, scope, algorithm, action', async (t) => {
+  const credentials = await createSession('refusals');
+  const amz = (ms: number): string => new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
+  const sixMinutes = 6 * 60_000;
+  const fiveMinutes = 5 * 60_000;
+  const rows: ReadonlyArray<readonly [string, Promise<StsAnswer>, StsAnswer]> = [
+    ['a correctly signed call works', signedStsCall(credentials, 'Action=GetCallerIdentity&Version=2011-06-15'), { status: 200, code: undefined, message: undefined }],
+    [
+      'signed six minutes ago',
+      signedStsCall(credentials, 'Action=GetCallerIdentity&Version=2011-06-15', { date: new Date(clockMs - sixMinutes) }),
+      { status: 403, code: 'SignatureDoesNotMatch', message: `Signature expired: ${amz(clockMs - sixMinutes)} is now earlier than ${amz(clockMs - fiveMinutes)} (${amz(clockMs)} - 5 min.)` },
+    ],
+    [
+      'signed six minutes ahead',
+      signedStsCall(credentials, 'Action=GetCallerIdentity&Version=2011-06-15', { date: new Date(clockMs + sixMinutes) }),
+      { status: 403, code: 'SignatureDoesNotMatch', message: `Signature not yet current: ${amz(clockMs + sixMinutes)} is still later than ${amz(clockMs + fiveMinutes)} (${amz(clockMs)} + 5 min.)` },
+    ],
+    ['scoped to another service', signedStsCall(credentials, 'Action=GetCallerIdentity', { service: 'iam' }), { status: 403, code: 'SignatureDoesNotMatch', message: "Credential should be scoped to correct service: 'sts'. " }],
+    ['scoped to another region', signedStsCall(credentials, 'Action=GetCallerIdentity', { region: 'eu-west-1' }), { status: 403, code: 'SignatureDoesNotMatch', message: "Credential should be scoped to a valid region, not 'eu-west-1'. " }],
+    ['another algorithm', signedStsCall(credentials, 'Action=GetCallerIdentity', { algorithm: 'AWS4-HMAC-SHA512' }), { status: 400, code: 'IncompleteSignature', message: "Unsupported AWS 'algorithm': 'AWS4-HMAC-SHA512'." }],
+    ['no Action', signedStsCall(credentials, 'Version=2011-06-15'), { status: 400, code: 'MissingAction', message: 'Missing Action' }],
+    ['another Action', signedStsCall(credentials, 'Action=AssumeRole&Version=2011-06-15'), { status: 400, code: 'InvalidAction', message: 'Could not find operation AssumeRole for version 2011-06-15' }],
+    ['another Version', signedStsCall(credentials, 'Action=GetCallerIdentity&Version=2099-01-01'), { status: 400, code: 'InvalidAction', message: 'Could not find operation GetCallerIdentity for version 2099-01-01' }],
+  ];
+  for (const [what, call, expected] of rows) t.same(await call, expected, what);
 });
 
 t.test('no secret or token reached the log', async (t) => {

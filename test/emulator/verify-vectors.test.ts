@@ -3,8 +3,6 @@
  * the awslabs Python library), and against the product signer (src/sigv4x509): two independent
  * implementations must agree, or one of them is wrong.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { sign } from 'node:crypto';
 import t from 'tap';
 import { handleCreateSession } from '../../src/emulator/create-session.js';
@@ -12,28 +10,10 @@ import { certificatesFromPem, resolveEmulatorConfig } from '../../src/emulator/c
 import { createSessionStore } from '../../src/emulator/sessions.js';
 import { createCertificateAuthority, generateKeyPair, issueLeafCertificate } from '../../src/emulator/pki.js';
 import { encodeQuery, signRequest } from '../../src/sigv4x509/index.js';
-import { repoRoot } from '../helpers/paths.js';
+import { readVectors, type EnvoyVectors } from '../sigv4x509/vectors.js';
 import type { ReceivedRequest } from '../../src/emulator/canonical-request.js';
 
-interface VectorCase {
-  readonly name: string;
-  readonly method: string;
-  readonly path: string;
-  readonly query: string;
-  readonly headers: Readonly<Record<string, string>>;
-  readonly body: string;
-  readonly authorization: string;
-}
-
-interface VectorFile {
-  readonly region: string;
-  readonly date: string;
-  readonly certificatePem: string;
-  readonly chainPem: string;
-  readonly cases: readonly VectorCase[];
-}
-
-const vectors = JSON.parse(readFileSync(join(repoRoot, 'test', 'vectors', 'envoy-rsa.json'), 'utf8')) as VectorFile;
+const vectors = readVectors<EnvoyVectors>('envoy-rsa.json');
 const vectorDate = new Date(`${vectors.date.slice(0, 4)}-${vectors.date.slice(4, 6)}-${vectors.date.slice(6, 8)}T${vectors.date.slice(9, 11)}:${vectors.date.slice(11, 13)}:${vectors.date.slice(13, 15)}Z`);
 
 // The vectors' chain certificate serves as trust anchor; it is not what is under test here.
@@ -44,7 +24,7 @@ const vectorConfig = resolveEmulatorConfig({
   profiles: [{ arn: `arn:aws:rolesanywhere:${vectors.region}:123456789012:profile/x`, roleArns: ['arn:aws:iam::123456789012:role/x'] }],
 });
 
-function vectorRequest(vector: VectorCase, body = vector.body): ReceivedRequest {
+function vectorRequest(vector: EnvoyVectors['cases'][number], body = vector.body): ReceivedRequest {
   return { method: vector.method, path: vector.path, rawQuery: vector.query, headers: { ...vector.headers, authorization: vector.authorization }, body: Buffer.from(body) };
 }
 

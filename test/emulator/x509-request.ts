@@ -26,6 +26,8 @@ export interface TestRequestOptions {
   /** Replaces the body after signing (a tampered request). */
   readonly bodyAfterSigning?: string;
   readonly algorithmOverride?: string;
+  /** Sent (and signed) as X-Amz-X509-Chain instead of the base64 of chainDers. */
+  readonly chainHeaderOverride?: string;
 }
 
 export interface TestResponse {
@@ -61,7 +63,9 @@ export function signTestRequest(options: TestRequestOptions): { url: string; hea
     'x-amz-date': date,
     'x-amz-x509': Buffer.from(options.certificateDer).toString('base64'),
   };
-  if (options.chainDers !== undefined && options.chainDers.length > 0) {
+  if (options.chainHeaderOverride !== undefined) {
+    headers['x-amz-x509-chain'] = options.chainHeaderOverride;
+  } else if (options.chainDers !== undefined && options.chainDers.length > 0) {
     headers['x-amz-x509-chain'] = options.chainDers.map((der) => Buffer.from(der).toString('base64')).join(',');
   }
   const signedNames = options.signedHeadersOverride ?? Object.keys(headers).sort();

@@ -92,7 +92,7 @@ const ALGORITHM_NAMES: ReadonlyMap<string, string> = new Map([
   ['2.16.840.1.101.3.4.1.46', 'AES-256-GCM'],
 ]);
 
-export function algorithmName(oid: string): string {
+function algorithmName(oid: string): string {
   return ALGORITHM_NAMES.get(oid) ?? `algorithm ${oid}`;
 }
 

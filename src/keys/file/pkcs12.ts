@@ -149,22 +149,29 @@ async function readAuthenticatedSafe(
       } else {
         throw new SignerError('KEY_INVALID', `${source} holds public-key encrypted contents (${info.contentType}), which this tool does not support: ${REEXPORT_HINT}`);
       }
-      let bags: SafeContents;
+      const decrypted = info.contentType === OID.ENCRYPTED_DATA;
       try {
-        bags = AsnConvert.parse(safeContentsDer, SafeContents);
-      } catch (cause) {
-        // Decrypted bytes that do not parse: the padding happened to look right under a wrong password.
-        if (info.contentType === OID.ENCRYPTED_DATA) throw wrongPassword();
-        throw new SignerError('KEY_INVALID', `${source} is not a valid PKCS#12 file: the file is damaged; get a fresh copy`, { cause });
+        await collectBags(parseSafeContents(safeContentsDer, decrypted, source, wrongPassword), password, source, contents, wrongPassword);
+      } finally {
+        // Decrypted safes can hold unencrypted key bags; everything needed was copied out, and a
+        // failure half way must not leave them behind either.
+        if (decrypted) safeContentsDer.fill(0);
       }
-      await collectBags(bags, password, source, contents, wrongPassword);
-      // Decrypted safes can hold unencrypted key bags; everything needed was copied out.
-      if (info.contentType === OID.ENCRYPTED_DATA) safeContentsDer.fill(0);
     }
     return contents;
   } catch (error) {
     for (const key of contents.privateKeys) key.fill(0);
     throw error;
+  }
+}
+
+function parseSafeContents(der: Uint8Array, decrypted: boolean, source: string, wrongPassword: () => SignerError): SafeContents {
+  try {
+    return AsnConvert.parse(der, SafeContents);
+  } catch (cause) {
+    // Decrypted bytes that do not parse: the padding happened to look right under a wrong password.
+    if (decrypted) throw wrongPassword();
+    throw new SignerError('KEY_INVALID', `${source} is not a valid PKCS#12 file: the file is damaged; get a fresh copy`, { cause });
   }
 }
 

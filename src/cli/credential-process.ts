@@ -17,7 +17,7 @@ export function registerCredentialProcessCommand(program: Command): void {
     .action(async (flags: CredentialProcessFlags) => {
       const { formatCredentialProcessOutput } = await import('../credentials/process-output.js');
       const options = {
-        identity: identityOptionsFrom(flags, process.env),
+        identity: identityOptionsFrom(flags),
         session: sessionOptionsFrom(flags),
         debug: debugFor(flags),
       };

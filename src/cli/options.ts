@@ -61,26 +61,23 @@ export function addSigningOptions(command: Command): Command {
     .option('--role-session-name <name>', 'role session name (the profile must allow it)');
 }
 
-export function identityOptionsFrom(flags: SigningFlags, env: NodeJS.ProcessEnv): IdentityOptions {
+/**
+ * Flag values only: the environment defaults (ROLES_ANYWHERE_PIN, the password variables, the
+ * TCTI variables) are applied by the library, once, so that library users get them too and
+ * messages can name the variable a value came from.
+ */
+export function identityOptionsFrom(flags: SigningFlags): IdentityOptions {
   rejectUnsupportedStoreFlags(flags);
-  const pkcs8Password = flags.pkcs8Password !== undefined
-    ? { value: flags.pkcs8Password }
-    : { envVar: 'ROLES_ANYWHERE_PKCS8_PASSWORD' };
-  const tpmKeyPassword = typeof flags.tpmKeyPassword === 'string'
-    ? { value: flags.tpmKeyPassword }
-    : { envVar: 'ROLES_ANYWHERE_TPM_KEY_PASSWORD' };
-  const tcti = flags.tpmTcti ?? env['ROLES_ANYWHERE_TPM_TCTI'] ?? env['TPM2TOOLS_TCTI'];
   return {
     ...(flags.certificate !== undefined ? { certificate: flags.certificate } : {}),
     ...(flags.privateKey !== undefined ? { privateKey: flags.privateKey } : {}),
     ...(flags.intermediates !== undefined ? { intermediates: flags.intermediates } : {}),
     ...(flags.pkcs11Lib !== undefined ? { pkcs11Lib: flags.pkcs11Lib } : {}),
     reusePin: flags.reusePin === true,
-    pin: { envVar: 'ROLES_ANYWHERE_PIN' },
-    pkcs8Password,
-    tpmKeyPassword,
+    ...(flags.pkcs8Password !== undefined ? { pkcs8Password: { value: flags.pkcs8Password } } : {}),
+    ...(typeof flags.tpmKeyPassword === 'string' ? { tpmKeyPassword: { value: flags.tpmKeyPassword } } : {}),
     noTpmKeyPassword: flags.tpmKeyPassword === false,
-    ...(tcti !== undefined && tcti !== '' ? { tpmTcti: tcti } : {}),
+    ...(flags.tpmTcti !== undefined && flags.tpmTcti !== '' ? { tpmTcti: flags.tpmTcti } : {}),
     touchNotice: noticeOnTerminal,
   };
 }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { SignerError } from '../errors.js';
+import { isPkcs11Uri } from '../keys/index.js';
 import { debugFor, writeStdout } from './io.js';
 
 interface ReadCertificateFlags {
@@ -27,7 +28,7 @@ export function registerReadCertificateDataCommand(program: Command): void {
         throw new SignerError('USAGE', '--certificate is required: a PEM/DER file or a pkcs11: URI');
       }
       const debug = debugFor(flags);
-      if (flags.certificate.startsWith('pkcs11:')) {
+      if (isPkcs11Uri(flags.certificate)) {
         const { listPkcs11Identities, formatIdentityList } = await import('../keys/pkcs11/identities.js');
         const identities = await listPkcs11Identities({
           uri: flags.certificate,

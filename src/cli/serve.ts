@@ -50,7 +50,7 @@ export function registerServeCommand(program: Command): void {
 
       const service = await startCredentialService(
         {
-          identity: identityOptionsFrom(flags, process.env),
+          identity: identityOptionsFrom(flags),
           session: sessionOptionsFrom(flags),
           mode: flags.container === true ? 'container' : 'imds',
           bind: flags.bind,

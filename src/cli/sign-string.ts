@@ -19,7 +19,7 @@ export function registerSignStringCommand(program: Command): void {
       const { openKeySource, resolveKeyOptions } = await import('../keys/index.js');
       const { signTestString } = await import('../keys/sign-test-string.js');
       const debug = debugFor(flags);
-      const { spec } = resolveKeyOptions(identityOptionsFrom(flags, process.env));
+      const { spec } = resolveKeyOptions(identityOptionsFrom(flags));
       debug(`opening ${spec.kind} key source`);
       const source = await openKeySource(spec, { debug });
       try {

@@ -22,7 +22,7 @@ export function registerUpdateCommand(program: Command): void {
       const { updateOnce, startUpdateLoop } = await import('../update/update.js');
       const { logToStderr, untilShutdownSignal } = await import('../serve/lifecycle.js');
       const options = {
-        identity: identityOptionsFrom(flags, process.env),
+        identity: identityOptionsFrom(flags),
         session: sessionOptionsFrom(flags),
         profile: flags.profile,
         path: credentialsFilePath(process.env, homedir()),

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { SignerError } from '../errors.js';
 import type { DebugLog } from '../debug.js';
 import type { SecretSpec } from './secret.js';
-import type { FileKeySpec, KeySpec, Pkcs11KeySpec, TpmKeySpec } from './spec.js';
+import { PIN_ENV_VAR, PKCS8_PASSWORD_ENV_VAR, TPM_KEY_PASSWORD_ENV_VAR, type FileKeySpec, type KeySpec, type Pkcs11KeySpec, type TpmKeySpec } from './spec.js';
 import type { KeySource } from './types.js';
 
 export type { KeySource, KeyType, SignDigest } from './types.js';
@@ -52,19 +52,19 @@ const TSS2_PEM_LABEL = '-----BEGIN TSS2 PRIVATE KEY-----';
  */
 export function resolveKeyOptions(options: KeyOptions, readFile: (path: string) => Buffer = readFileSync): ResolvedKeyOptions {
   const { certificate, privateKey } = options;
-  const certificateIsUri = certificate?.startsWith('pkcs11:') === true;
+  const certificateIsUri = certificate !== undefined && isPkcs11Uri(certificate);
 
-  if (privateKey?.startsWith('pkcs11:') === true || certificateIsUri) {
+  if ((privateKey !== undefined && isPkcs11Uri(privateKey)) || certificateIsUri) {
     const spec: Pkcs11KeySpec = {
       kind: 'pkcs11',
       ...(privateKey !== undefined ? { keyUri: privateKey } : {}),
       ...(certificateIsUri ? { certificateUri: certificate } : {}),
       ...(options.pkcs11Lib !== undefined ? { modulePath: options.pkcs11Lib } : {}),
-      pin: options.pin ?? { envVar: 'ROLES_ANYWHERE_PIN' },
+      pin: options.pin ?? { envVar: PIN_ENV_VAR },
       reusePin: options.reusePin === true,
       ...(options.touchNotice !== undefined ? { touchNotice: options.touchNotice } : {}),
     };
-    if (privateKey !== undefined && !privateKey.startsWith('pkcs11:')) {
+    if (privateKey !== undefined && !isPkcs11Uri(privateKey)) {
       throw new SignerError('USAGE', '--certificate is a pkcs11: URI but --private-key is not: give a pkcs11: URI for the key too, or leave --private-key out to use the key with the certificate\'s id');
     }
     return certificateIsUri || certificate === undefined ? { spec } : { spec, certificateFile: certificate };
@@ -88,19 +88,25 @@ export function resolveKeyOptions(options: KeyOptions, readFile: (path: string) 
   return certificate === undefined ? { spec } : { spec, certificateFile: certificate };
 }
 
-function passwordOf(password: Omit<SecretSpec, 'promptLabel'> | undefined): { password?: SecretSpec } {
-  return password === undefined ? {} : { password: { ...password, promptLabel: 'Password for the private key' } };
+/** A key file's password: the given source, else the environment variable, else a prompt. */
+function passwordOf(password: Omit<SecretSpec, 'promptLabel'> | undefined): { password: SecretSpec } {
+  return { password: { ...(password ?? { envVar: PKCS8_PASSWORD_ENV_VAR }), promptLabel: 'Password for the private key' } };
 }
 
 function tpmResolution(options: KeyOptions, key: { handle?: number; keyFile?: string }, certificate: string | undefined): ResolvedKeyOptions {
   const spec: TpmKeySpec = {
     kind: 'tpm',
     ...key,
-    password: options.tpmKeyPassword ?? { envVar: 'ROLES_ANYWHERE_TPM_KEY_PASSWORD' },
+    password: options.tpmKeyPassword ?? { envVar: TPM_KEY_PASSWORD_ENV_VAR },
     noPassword: options.noTpmKeyPassword === true,
     ...(options.tpmTcti !== undefined ? { tcti: options.tpmTcti } : {}),
   };
   return certificate === undefined ? { spec } : { spec, certificateFile: certificate };
+}
+
+/** RFC 3986 schemes are case-insensitive: `PKCS11:` is a URI too, never a file name. */
+export function isPkcs11Uri(value: string): boolean {
+  return /^pkcs11:/i.test(value);
 }
 
 function parseHandle(value: string): number {

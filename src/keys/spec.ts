@@ -1,5 +1,10 @@
 import type { SecretSpec } from './secret.js';
 
+/** Environment variables that hold secrets, one name each, shared by every layer that reads them. */
+export const PIN_ENV_VAR = 'ROLES_ANYWHERE_PIN';
+export const PKCS8_PASSWORD_ENV_VAR = 'ROLES_ANYWHERE_PKCS8_PASSWORD';
+export const TPM_KEY_PASSWORD_ENV_VAR = 'ROLES_ANYWHERE_TPM_KEY_PASSWORD';
+
 /**
  * What the user asked for, already split by kind. Produced from CLI flags or library options
  * by `keySpecFrom` (src/keys/index.ts); consumed by exactly one source.

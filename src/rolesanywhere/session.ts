@@ -3,7 +3,6 @@ import type { DebugLog } from '../debug.js';
 import type { Credentials } from '../credentials/types.js';
 import type { SigningIdentity } from '../keys/identity.js';
 import { signRequest } from '../sigv4x509/index.js';
-import { assertSignatureMatchesCertificate } from '../keys/match.js';
 import { parseArn } from './arn.js';
 import { resolveEndpoint, type ResolvedEndpoint } from './endpoint.js';
 import { buildCreateSessionRequest, type CreateSessionHttpRequest, type CreateSessionParameters } from './request.js';
@@ -73,6 +72,9 @@ export async function requestCredentials(
   session: PreparedSession,
   deps: { readonly clock: () => Date; readonly debug: DebugLog },
 ): Promise<Credentials> {
+  // Loaded here, not at module level: a --cache hit validates the session but never signs, and
+  // the certificate code pulls in the ASN.1 stack.
+  const { assertSignatureMatchesCertificate } = await import('../keys/match.js');
   return createSession({
     request: session.request,
     send: session.send,

@@ -72,7 +72,7 @@ t.test('any other key is a key file; no key but a certificate is a PKCS#12 file'
     spec: { kind: 'file', keyPath: '/k/key.pem', password: { envVar: 'ROLES_ANYWHERE_PKCS8_PASSWORD', promptLabel: 'Password for the private key' } },
     certificateFile: '/k/leaf.pem',
   });
-  t.same(resolveKeyOptions({ privateKey: '/k/missing.pem' }, readFile), { spec: { kind: 'file', keyPath: '/k/missing.pem' } }, 'a missing file is left for the file source to report');
+  t.same(resolveKeyOptions({ privateKey: '/k/missing.pem' }, readFile), { spec: { kind: 'file', keyPath: '/k/missing.pem', password: { envVar: 'ROLES_ANYWHERE_PKCS8_PASSWORD', promptLabel: 'Password for the private key' } } }, 'a missing file is left for the file source to report');
   t.same(resolveKeyOptions({ certificate: '/k/bundle.p12', pkcs8Password: { value: 'pw' } }, noFiles), {
     spec: { kind: 'file', certificatePath: '/k/bundle.p12', password: { value: 'pw', promptLabel: 'Password for the private key' } },
   });

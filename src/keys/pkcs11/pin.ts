@@ -6,9 +6,9 @@ import type { Pkcs11KeySpec } from '../spec.js';
 import { ckrOf, tokenFailure } from './errors.js';
 import { currentTokenFlags, describeToken, isLoggedIn, type TokenSlot } from './token.js';
 import type { Pkcs11Uri } from './uri.js';
+import { PIN_ENV_VAR } from '../spec.js';
 
 /** The environment variable read for the PIN when the caller names none. */
-const DEFAULT_PIN_ENV_VAR = 'ROLES_ANYWHERE_PIN';
 
 /**
  * Where the user PIN comes from: the caller's value or source first, then the pin-value or
@@ -21,7 +21,7 @@ export function pinSecretSpec(pin: Pkcs11KeySpec['pin'], uris: readonly (Pkcs11U
   const fromUri = uris.find((uri) => uri?.pinValue !== undefined || uri?.pinSource !== undefined);
   const value = pin.value ?? (pin.source === undefined ? fromUri?.pinValue : undefined);
   const source = pin.source ?? fromUri?.pinSource;
-  const envVar = pin.envVar ?? DEFAULT_PIN_ENV_VAR;
+  const envVar = pin.envVar ?? PIN_ENV_VAR;
   return {
     ...(value !== undefined ? { value } : {}),
     ...(value === undefined && source !== undefined ? { source } : {}),

@@ -26,9 +26,9 @@ import { TPM_RC } from './responseCode.js';
 import { resolveTpmTarget, type PathKind, type TpmTarget } from './tcti.js';
 import { ECC_P256_STORAGE_PRIMARY, RSA_2048_STORAGE_PRIMARY } from './templates.js';
 import { openTransport, type TpmTransport } from './transport.js';
+import { TPM_KEY_PASSWORD_ENV_VAR } from '../spec.js';
 
 /** Environment variable read for the key password when no flag gives one. */
-const TPM_KEY_PASSWORD_ENV = 'ROLES_ANYWHERE_TPM_KEY_PASSWORD';
 
 /** Side effects of opening a TPM key, passed in so tests reach every branch. */
 export interface TpmSourceIO {
@@ -151,7 +151,7 @@ async function readPersistentPublic(client: TpmClient, handle: number): Promise<
 async function readKeyPassword(spec: TpmKeySpec, location: KeyLocation, description: string, secretIO: SecretIO): Promise<Buffer> {
   if (location.kind === 'file' && location.file.emptyAuth) return Buffer.alloc(0);
   if (spec.noPassword) return Buffer.alloc(0);
-  const envVar = spec.password.envVar ?? TPM_KEY_PASSWORD_ENV;
+  const envVar = spec.password.envVar ?? TPM_KEY_PASSWORD_ENV_VAR;
   return readSecret(
     {
       ...spec.password,
@@ -380,8 +380,8 @@ class TpmKeySource implements KeySource {
     if (isSignerError(error, 'TPM_AUTH_FAILED')) {
       const message =
         this.#password.length === 0
-          ? `the TPM key ${this.description} needs a password but none was given (the key file says emptyAuth, or --no-tpm-key-password): pass --tpm-key-password or set ${TPM_KEY_PASSWORD_ENV}`
-          : `the password for the TPM key ${this.description} is wrong; each wrong password counts toward the TPM's dictionary-attack lockout, so it is not tried again: check --tpm-key-password or ${TPM_KEY_PASSWORD_ENV}`;
+          ? `the TPM key ${this.description} needs a password but none was given (the key file says emptyAuth, or --no-tpm-key-password): pass --tpm-key-password or set ${TPM_KEY_PASSWORD_ENV_VAR}`
+          : `the password for the TPM key ${this.description} is wrong; each wrong password counts toward the TPM's dictionary-attack lockout, so it is not tried again: check --tpm-key-password or ${TPM_KEY_PASSWORD_ENV_VAR}`;
       this.#authFailure = new SignerError('TPM_AUTH_FAILED', message, { cause: error });
       return this.#authFailure;
     }

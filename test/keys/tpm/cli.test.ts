@@ -119,7 +119,7 @@ t.test('bad input: one clear line, non-zero exit, no stack trace, nothing leaked
   assertCleanFailure(
     t,
     await runCli(base, { env: isolatedEnv({ ROLES_ANYWHERE_TPM_TCTI: `swtpm:host=127.0.0.1,port=${closedPort}` }) }),
-    `roles-anywhere-signer: nothing accepts connections at swtpm 127.0.0.1:${closedPort} (from the TCTI setting) (ECONNREFUSED): start the TPM simulator or fix the TCTI`,
+    `roles-anywhere-signer: nothing accepts connections at swtpm 127.0.0.1:${closedPort} (from ROLES_ANYWHERE_TPM_TCTI) (ECONNREFUSED): start the TPM simulator or fix the TCTI`,
   );
 
   const hangUp = createServer((socket) => {

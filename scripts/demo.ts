@@ -30,7 +30,8 @@ interface Fixture {
 }
 
 function step(n: number, text: string): void {
-  process.stdout.write(`\n\x1b[1m${n}. ${text}\x1b[0m\n`);
+  const line = `${n}. ${text}`;
+  process.stdout.write(`\n${process.stdout.isTTY ? `\x1b[1m${line}\x1b[0m` : line}\n`);
 }
 
 function show(text: string): void {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every compiled test file with node-tap and ends with one plain summary line
-# ("tests: N passed, N failed, N skipped") that CI reads. Full TAP goes to test-results.tap;
+# ("tests: N passed, N failed, N skipped") that CI reads. Full TAP goes to <build>/test-results.tap;
 # the console shows one line per test file plus the details of anything that failed.
 # Usage: scripts/run-tests.sh [build dir (default dist)] [file filter regex]
 set -uo pipefail
@@ -13,7 +13,7 @@ if [ ${#files[@]} -eq 0 ]; then
   echo "tests: 0 passed, 1 failed"
   exit 1
 fi
-log=test-results.tap
+log=$build/test-results.tap
 npx tap --disable-coverage --reporter=tap --jobs="${TEST_JOBS:-2}" "${files[@]}" > "$log" 2>&1
 status=$?
 # File-level results, and for failures the failing assertion with its diagnostics.

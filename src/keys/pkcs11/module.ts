@@ -69,7 +69,18 @@ function canonicalPath(path: string): string {
   }
 }
 
+/**
+ * p11-kit-proxy loads every registered module, tpm2-pkcs11 among them on many distributions;
+ * on a machine without a TPM its TSS library prints a dozen ERROR:tcti lines to stderr, which
+ * buries our one-line errors and alarms users. TSS2_LOG is read by that library when it loads,
+ * so it is set (only when the user has not set it) before any module is loaded.
+ */
+function quietTpmSoftwareStack(): void {
+  if (process.env['TSS2_LOG'] === undefined) process.env['TSS2_LOG'] = 'all+NONE';
+}
+
 function loadAndInitialize(resolved: ResolvedModule): Shared {
+  quietTpmSoftwareStack();
   let module: Module;
   try {
     module = Module.load(resolved.path);

@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { canonicalizeIndependently, verifyIndependently } from '../test/helpers/independent-verify.js';
 import { repoRoot } from '../test/helpers/paths.js';
+import type { SigningRequest } from '../src/sigv4x509/types.js';
 
 interface KeyPlan {
   readonly name: string;
@@ -35,14 +36,7 @@ interface CasePlan {
   readonly region: string;
   readonly signingDate: string;
   readonly withChain: boolean;
-  readonly request: {
-    readonly method: string;
-    readonly host: string;
-    readonly path: string;
-    readonly query: ReadonlyArray<readonly [string, string]>;
-    readonly headers: Readonly<Record<string, string>>;
-    readonly body: string;
-  };
+  readonly request: SigningRequest;
 }
 
 const KEYS: readonly KeyPlan[] = [

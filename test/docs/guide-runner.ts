@@ -3,10 +3,10 @@ import { chmodSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import t from 'tap';
+import type { Test } from 'tap';
 import { isolatedEnv } from '../helpers/cli.js';
 import { cliPath, repoRoot } from '../helpers/paths.js';
-import { NEEDS, codeBlocks, isShellBlock, outputMatches, transcriptSteps, type CodeBlock } from './doc-blocks.js';
+import { codeBlocks, outputMatches, transcriptSteps, type CodeBlock } from './doc-blocks.js';
 
 /**
  * The guides run as written. Every shell block in README.md and docs/*.md is marked: `{run}`
@@ -14,10 +14,11 @@ import { NEEDS, codeBlocks, isShellBlock, outputMatches, transcriptSteps, type C
  * temporary HOME and working directory, `roles-anywhere-signer` on PATH as `npm install -g`
  * puts it, nothing of the caller's AWS or signer settings); transcripts compare the output
  * they show. `{needs=...}` blocks are listed, per guide and need, in docs/README.md.
- * The marking convention is documented in doc-blocks.ts and docs/README.md.
+ * The marking convention is documented in doc-blocks.ts and docs/README.md. The guides are
+ * split over guides-run-*.test.ts by name, so that no test file comes near tap's timeout.
  */
 
-const guideFiles = [
+export const guideFiles = [
   join(repoRoot, 'README.md'),
   ...readdirSync(join(repoRoot, 'docs')).filter((name) => name.endsWith('.md')).sort().map((name) => join(repoRoot, 'docs', name)),
 ].filter((file) => existsSync(file));
@@ -33,86 +34,36 @@ interface GuideRun {
   readonly outputs: ReadonlyMap<string, { output: string; status: number }>;
 }
 
-t.test('the checks themselves can fail', async (t) => {
-  const markdown = ['```sh {run}', 'echo hi', '```', '```sh', 'ls', '```', '```', '$ x --help', 'Usage: x', '```', '```sh {needs=yubikey}', 'ykman', '```', '```sh {rnu}', 'a', '```', '```ini', 'a=1', '```'].join('\n');
-  const blocks = codeBlocks(markdown);
-  t.same(blocks.map((block) => [block.line, block.language, block.run, block.needs ?? null, isShellBlock(block)]), [
-    [1, 'sh', true, null, true],
-    [4, 'sh', false, null, true],
-    [7, '', false, null, true],
-    [11, 'sh', false, 'yubikey', true],
-    [14, 'sh', false, null, true],
-    [17, 'ini', false, null, false],
-  ]);
-  t.same(blocks[4]?.unknownMarks, ['rnu']);
-  t.same(transcriptSteps('$ a \\\n  --b\nout 1\nout 2\n\n$ c\n'), [{ command: 'a \\\n  --b', expected: 'out 1\nout 2' }, { command: 'c', expected: '' }]);
-  t.ok(outputMatches('{"Version":1,"AccessKeyId":"ASIA...","Expiration":"..."}', '{"Version":1,"AccessKeyId":"ASIAXYZ","Expiration":"2030-01-01T00:00:00Z"}'));
-  t.notOk(outputMatches('{"Version":1,"AccessKeyId":"ASIA..."}', 'roles-anywhere-signer: no such file'), 'a failure does not match a success');
-  t.ok(outputMatches('Wrote ... to .../emu:\n...\nNext, start', 'Wrote a PKI to /tmp/x/emu:\n  a\n  b\nNext, start\n'), 'a ... line spans lines');
-  t.notOk(outputMatches('line one\nline two', 'line one\n'), 'a missing line fails');
-  t.notOk(outputMatches('a.c', 'abc'), 'a dot is a dot');
-});
-
-t.test('every shell block is marked {run} or {needs=...}, with known needs', async (t) => {
-  for (const file of guideFiles) {
-    const blocks = codeBlocks(readFileSync(file, 'utf8'));
-    const name = relative(repoRoot, file);
-    const unmarked = blocks.filter((block) => isShellBlock(block) && !block.run && block.needs === undefined).map((block) => `${name}:${String(block.line)}`);
-    t.same(unmarked, [], `${name}: shell blocks without a mark`);
-    t.same(blocks.flatMap((block) => block.unknownMarks.map((mark) => `${name}:${String(block.line)} {${mark}}`)), [], `${name}: unknown marks`);
-    t.same(blocks.filter((block) => block.needs !== undefined && NEEDS[block.needs] === undefined).map((block) => `${name}:${String(block.line)} needs=${block.needs ?? ''}`), [], `${name}: needs are among ${Object.keys(NEEDS).join(', ')}`);
-    t.same(blocks.filter((block) => block.run && block.needs !== undefined).map((block) => `${name}:${String(block.line)}`), [], `${name}: a block is run or needs something, not both`);
-  }
-});
-
-t.test('docs/README.md lists every block that CI cannot run, per guide and need', async (t) => {
-  const expected = new Map<string, number>();
-  for (const file of guideFiles) {
-    for (const block of codeBlocks(readFileSync(file, 'utf8'))) {
-      if (block.needs === undefined) continue;
-      const key = `${relative(join(repoRoot, 'docs'), file)} ${block.needs}`;
-      expected.set(key, (expected.get(key) ?? 0) + 1);
-    }
-  }
-  const listed = new Map<string, number>();
-  for (const match of readFileSync(join(repoRoot, 'docs', 'README.md'), 'utf8').matchAll(/^\| \[[^\]]+\]\(([^)]+)\) \| `([a-z-]+)` \| (\d+) \|/gm)) {
-    listed.set(`${match[1] ?? ''} ${match[2] ?? ''}`, Number(match[3]));
-  }
-  t.ok(expected.size > 0, 'some blocks need what CI lacks');
-  t.same([...listed].sort(), [...expected].sort(), 'rows "| [guide.md](guide.md) | `need` | count |" match the marked blocks');
-  for (const need of Object.keys(NEEDS)) {
-    t.match(readFileSync(join(repoRoot, 'docs', 'README.md'), 'utf8'), new RegExp(`^\\| \`${need}\` \\| `, 'm'), `docs/README.md explains the need ${need}`);
-  }
-});
-
 // DOC_GUIDES=softhsm (a regular expression) runs only the matching guides, while editing one.
 const onlyGuides = process.env['DOC_GUIDES'] === undefined ? undefined : new RegExp(process.env['DOC_GUIDES']);
 
-for (const file of guideFiles) {
-  const name = relative(repoRoot, file);
-  if (onlyGuides !== undefined && !onlyGuides.test(name)) continue;
-  const runnable = codeBlocks(readFileSync(file, 'utf8')).filter((block) => block.run);
-  if (runnable.length === 0) continue;
-  t.test(`${name} runs as written (${String(runnable.length)} blocks)`, async (t) => {
-    const result = await runGuide(name, runnable);
-    if (result.code === 0) t.pass('the guide\'s steps succeed');
-    else t.fail(`a step failed (exit ${String(result.code)}) at ${result.lastStep}\n--- stderr (end) ---\n${result.stderr.slice(-3000)}\n--- stdout (end) ---\n${result.stdout.slice(-2000)}`);
-    for (const block of runnable.filter((candidate) => candidate.language === 'console')) {
-      transcriptSteps(block.body).forEach((step, index) => {
-        const where = `${name}:${String(block.line)} step ${String(index + 1)} ($ ${step.command.split('\n')[0] ?? ''})`;
-        const outcome = result.outputs.get(stepId(block, index));
-        if (outcome === undefined) {
-          t.fail(`${where}: did not run`);
-          return;
-        }
-        if (step.expected === '') {
-          t.equal(outcome.status, 0, `${where}: succeeds (it shows no output)\n${outcome.output}`);
-        } else {
-          t.ok(outputMatches(step.expected, outcome.output), `${where}: shows what the guide shows`, { expected: step.expected, actual: outcome.output });
-        }
-      });
-    }
-  });
+export function defineGuideRuns(t: Test, select: (name: string) => boolean): void {
+  for (const file of guideFiles) {
+    const name = relative(repoRoot, file);
+    if (!select(name) || (onlyGuides !== undefined && !onlyGuides.test(name))) continue;
+    const runnable = codeBlocks(readFileSync(file, 'utf8')).filter((block) => block.run);
+    if (runnable.length === 0) continue;
+    t.test(`${name} runs as written (${String(runnable.length)} blocks)`, async (t) => {
+      const result = await runGuide(name, runnable);
+      if (result.code === 0) t.pass('the guide\'s steps succeed');
+      else t.fail(`a step failed (exit ${String(result.code)}) at ${result.lastStep}\n--- stderr (end) ---\n${result.stderr.slice(-3000)}\n--- stdout (end) ---\n${result.stdout.slice(-2000)}`);
+      for (const block of runnable.filter((candidate) => candidate.language === 'console')) {
+        transcriptSteps(block.body).forEach((step, index) => {
+          const where = `${name}:${String(block.line)} step ${String(index + 1)} ($ ${step.command.split('\n')[0] ?? ''})`;
+          const outcome = result.outputs.get(stepId(block, index));
+          if (outcome === undefined) {
+            t.fail(`${where}: did not run`);
+            return;
+          }
+          if (step.expected === '') {
+            t.equal(outcome.status, 0, `${where}: succeeds (it shows no output)\n${outcome.output}`);
+          } else {
+            t.ok(outputMatches(step.expected, outcome.output), `${where}: shows what the guide shows`, { expected: step.expected, actual: outcome.output });
+          }
+        });
+      }
+    });
+  }
 }
 
 function stepId(block: CodeBlock, index: number): string {

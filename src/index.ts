@@ -15,7 +15,8 @@ export type { SessionOptions } from './rolesanywhere/session.js';
 export type { SecretSpec } from './keys/secret.js';
 export { SignerError, isSignerError } from './errors.js';
 export type { SignerErrorCode } from './errors.js';
-export { startEmulator, createCertificateAuthority, issueLeafCertificate, generateKeyPair } from './emulator/index.js';
+export { startEmulator, createCertificateAuthority, issueLeafCertificate, generateKeyPair, loadCertificateAuthority } from './emulator/index.js';
+export type { LoadCertificateAuthorityOptions } from './emulator/index.js';
 export type { EmulatorConfig, EmulatorOptions, EmulatorStats, RunningEmulator } from './emulator/index.js';
 export type {
   CertificateAuthority,

@@ -2,13 +2,14 @@
 import { CommanderError } from 'commander';
 import { SignerError, describeCause } from '../errors.js';
 import { buildProgram } from './program.js';
+import { invokedName } from './help.js';
 
 /**
  * Every failure ends here as one line on stderr and a non-zero exit; no stack trace reaches a
  * user. --debug adds the error code and the cause chain (which never holds secrets).
  */
 async function main(argv: readonly string[]): Promise<number> {
-  const program = buildProgram();
+  const program = buildProgram(invokedName(argv[1]));
   try {
     await program.parseAsync(argv as string[]);
     return 0;

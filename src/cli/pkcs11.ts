@@ -5,6 +5,7 @@ interface ListFlags {
   pkcs11Lib: string[];
   login?: boolean;
   json?: boolean;
+  short?: boolean;
   debug?: boolean;
 }
 
@@ -20,6 +21,7 @@ export function registerListCommand(program: Command): void {
     .option('--pkcs11-lib <path>', 'PKCS#11 module to list; repeat for several (default: module-path in the URI, else p11-kit-proxy)', collect, [])
     .option('--login', 'log in to show private keys (PIN from pin-source in the URI, ROLES_ANYWHERE_PIN, or a prompt); needs a URI matching one token')
     .option('--json', 'print JSON instead of text')
+    .option('--short', 'print the shortest URI that still selects each token and object, instead of the full one')
     .option('--debug', 'explain each step on stderr (never prints secrets)')
     .action(async (uri: string | undefined, flags: ListFlags) => {
       const { listPkcs11Inventory, formatInventory } = await import('../keys/pkcs11/inventory.js');
@@ -29,7 +31,13 @@ export function registerListCommand(program: Command): void {
         login: flags.login === true,
         debug: debugFor(flags),
       });
-      await writeStdout(flags.json === true ? `${JSON.stringify(modules, null, 2)}\n` : formatInventory(modules));
+      let shown = modules;
+      if (flags.short === true) {
+        const { shortenInventoryUris } = await import('../keys/pkcs11/short-uri.js');
+        const { parsePkcs11Uri } = await import('../keys/pkcs11/uri.js');
+        shown = shortenInventoryUris(modules, uri === undefined ? {} : parsePkcs11Uri(uri));
+      }
+      await writeStdout(flags.json === true ? `${JSON.stringify(shown, null, 2)}\n` : formatInventory(shown));
     });
 }
 

@@ -8,6 +8,7 @@ import { registerEmulateCommand } from './emulate.js';
 import { registerServeCommand } from './serve.js';
 import { registerUpdateCommand } from './update.js';
 import { registerListCommand } from './pkcs11.js';
+import { applyHelp } from './help.js';
 
 /**
  * The composition root of the CLI: one commander program, one register function per command.
@@ -15,7 +16,7 @@ import { registerListCommand } from './pkcs11.js';
  * options object and makes one library call, importing the library lazily so that start-up
  * stays cheap. Errors are thrown as SignerError and printed by main.ts as one line.
  */
-export function buildProgram(): Command {
+export function buildProgram(invokedAs = 'roles-anywhere-signer'): Command {
   const program = new Command('roles-anywhere-signer')
     .description('Temporary AWS credentials from IAM Roles Anywhere, signed with keys in PKCS#11 tokens, TPM 2.0 or files')
     .version(packageVersion(), '-v, --version')
@@ -34,5 +35,8 @@ export function buildProgram(): Command {
   ]) {
     register(program);
   }
+  // Help content lives in help.ts so command files only declare flags; the name is the one
+  // the user typed (aws_signing_helper through a migration symlink).
+  applyHelp(program, invokedAs);
   return program;
 }

@@ -20,6 +20,8 @@ export type { CreateSessionResponseBody, Rejection, ServiceErrorType } from './c
 export { validateCertificatePath } from './path-validation.js';
 export type { PathFailureReason, PathValidationResult } from './path-validation.js';
 export { createCertificateAuthority, derToPem, generateKeyPair, issueLeafCertificate } from './pki.js';
+export { loadCertificateAuthority } from './load-ca.js';
+export type { LoadCertificateAuthorityOptions } from './load-ca.js';
 export type {
   CertificateAuthority,
   CreateCertificateAuthorityOptions,

@@ -15,7 +15,11 @@ export interface InitEmulatorOptions {
   readonly keyAlgorithm?: KeyAlgorithm;
   /** Default us-east-1. */
   readonly region?: string;
-  /** The port the printed instructions use. Default 9910. */
+  /**
+   * A fixed port for the printed instructions. Default: none; they say `--port 0` (a free
+   * port) and `"$ENDPOINT"` for the URL the emulator prints, so a copied command never talks
+   * to whatever else holds a well-known port.
+   */
   readonly port?: number;
 }
 
@@ -37,12 +41,11 @@ export interface InitEmulatorResult {
 }
 
 export const DEMO_ACCOUNT_ID = '123456789012';
-const DEFAULT_INIT_PORT = 9910;
 
 export async function initEmulatorDirectory(directory: string, options: InitEmulatorOptions = {}): Promise<InitEmulatorResult> {
   const dir = resolve(directory);
   const region = options.region ?? 'us-east-1';
-  const port = options.port ?? DEFAULT_INIT_PORT;
+  const port = options.port ?? 0;
   const files = {
     caCertificate: join(dir, 'ca.pem'),
     caKey: join(dir, 'ca.key'),
@@ -78,7 +81,7 @@ export async function initEmulatorDirectory(directory: string, options: InitEmul
   await writeExclusive(files.clientCertificate, clientCertificate.certificatePem, 0o644);
   await writeExclusive(files.config, `${JSON.stringify(config, null, 2)}\n`, 0o644);
 
-  const endpoint = `http://127.0.0.1:${port}`;
+  const endpoint = port === 0 ? '"$ENDPOINT"' : `http://127.0.0.1:${port}`;
   const instructions = [
     `Wrote a throwaway PKI and an emulator config to ${dir}:`,
     `  ${files.caCertificate}  CA certificate, the emulator's trust anchor`,
@@ -87,9 +90,9 @@ export async function initEmulatorDirectory(directory: string, options: InitEmul
     `  ${files.clientCertificate}  client certificate (CN=emulator-client)`,
     `  ${files.config}  emulator config`,
     '',
-    'Next, start the emulator:',
+    port === 0 ? 'Next, start the emulator (--port 0 picks a free port; its URL is the first line it prints):' : 'Next, start the emulator:',
     `  roles-anywhere-signer emulate --config ${files.config} --port ${port}`,
-    'then, in another shell, get credentials from it:',
+    port === 0 ? 'then, in another shell, get credentials from it (ENDPOINT is that URL):' : 'then, in another shell, get credentials from it:',
     `  roles-anywhere-signer credential-process --certificate ${files.clientCertificate} --private-key ${files.clientKey} \\`,
     `    --trust-anchor-arn ${trustAnchorArn} \\`,
     `    --profile-arn ${profileArn} \\`,

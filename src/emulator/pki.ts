@@ -23,6 +23,7 @@ import {
 } from '@peculiar/asn1-x509';
 import { encodePem } from '../certs/pem.js';
 import { SignerError } from '../errors.js';
+import { requireCertificateAuthority } from './load-ca.js';
 import {
   AuthorityKeyIdentifierExtension,
   BasicConstraintsExtension,
@@ -157,6 +158,7 @@ export function generateKeyPair(keyAlgorithm: KeyAlgorithm): GeneratedKeyPair {
 export async function createCertificateAuthority(
   options: CreateCertificateAuthorityOptions,
 ): Promise<CertificateAuthority> {
+  if (options.issuer !== undefined) requireCertificateAuthority(options.issuer, 'createCertificateAuthority');
   const keyPair = generateKeyPair(options.keyAlgorithm);
   const spki = exportSpki(keyPair.publicKey);
   const validity = resolveValidity(options, CA_LIFETIME_MS);
@@ -185,6 +187,7 @@ export async function createCertificateAuthority(
 }
 
 export async function issueLeafCertificate(options: IssueLeafCertificateOptions): Promise<IssuedCertificate> {
+  requireCertificateAuthority(options.issuer, 'issueLeafCertificate');
   const spki = exportSpki(toPublicKeyObject(options.publicKey));
   const validity = resolveValidity(options, LEAF_LIFETIME_MS);
 

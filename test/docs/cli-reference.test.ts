@@ -1,8 +1,10 @@
 import t from 'tap';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
-import { runCli } from '../helpers/cli.js';
-import { repoRoot } from '../helpers/paths.js';
+import { run, runCli } from '../helpers/cli.js';
+import { cliPath, repoRoot } from '../helpers/paths.js';
 
 /**
  * Keeps the user documentation honest: every command and long flag the built CLI shows in its
@@ -19,14 +21,19 @@ interface HelpListing {
   readonly longFlags: readonly string[];
 }
 
-/** Commander's help: entries start with exactly two spaces; wrapped descriptions are indented further. */
+/**
+ * Commander's help: entries start with exactly two spaces; wrapped descriptions are indented
+ * further. Options come in groups ("Certificate and key:", "Request:", ..., "Options:"); the
+ * text sections after them (Examples, Environment, Exit codes) hold no line that starts with
+ * two spaces and a dash, so every heading but Usage and Commands may hold flags.
+ */
 function parseHelp(text: string): HelpListing {
   const commands: string[] = [];
   const longFlags: string[] = [];
   let block: 'options' | 'commands' | undefined;
   for (const line of text.split('\n')) {
     if (/^\S/.test(line)) {
-      block = line.startsWith('Options:') ? 'options' : line.startsWith('Commands:') ? 'commands' : undefined;
+      block = line.startsWith('Commands:') ? 'commands' : line.startsWith('Usage:') || !line.endsWith(':') ? undefined : 'options';
       continue;
     }
     if (block === 'options') {
@@ -172,8 +179,8 @@ async function helpOf(args: readonly string[]): Promise<HelpListing> {
 }
 
 t.test('the checks themselves can fail', async (t) => {
-  const help = 'Usage: x serve [options]\n\nOptions:\n  --port <port>     port\n                    --bind in a wrapped description\n  --profile <name>  profile\n  -h, --help        help\n';
-  t.same(parseHelp(help).longFlags, ['--port', '--profile', '--help'], 'wrapped description lines are not flags');
+  const help = 'Usage: x serve [options]\n\nEndpoint:\n  --port <port>     port\n                    --bind in a wrapped description\n\nOptions:\n  --profile <name>  profile\n  -h, --help        help\n\nExamples:\n  $ x serve --bind ::1\n';
+  t.same(parseHelp(help).longFlags, ['--port', '--profile', '--help'], 'flags in every group; wrapped descriptions and examples are not flags');
   const doc = [
     '# CLI', '', '## `serve`', '', 'Takes the [shared flags](#shared-flags). Requires --bind in prose only.', '',
     '| Flag | Meaning |', '|---|---|', '| `--allow-non-loopback` | needs `--bind` |', '',
@@ -224,4 +231,53 @@ t.test('relative links in docs/*.md and README.md point at existing files and he
   for (const file of files) {
     t.same(brokenLinks(file, readFileSync(file, 'utf8')), [], `${relative(repoRoot, file)}: no broken relative links`);
   }
+});
+
+t.test('each --help teaches: grouped options, examples, environment, exit codes, plain defaults', async (t) => {
+  const rootText = (await runCli(['--help'])).stdout;
+  t.match(rootText, /^Usage: roles-anywhere-signer \[options\] \[command\]/);
+  t.match(rootText, /\nExamples:\n {2}\$ roles-anywhere-signer emulate --init \.\/emu/);
+  t.match(rootText, /\nExit codes:\n {2}0 {2}success.*\n {2}1 {2}.*\n {2}2 {2}a usage error/);
+  const root = parseHelp(rootText);
+  for (const command of root.commands) {
+    const text = (await runCli([command, '--help'])).stdout;
+    const examples = /\nExamples:\n((?: {2}.*\n)+)/.exec(text)?.[1] ?? '';
+    const exampleCount = examples.split('\n').filter((line) => line.startsWith(`  $ `)).length;
+    t.ok(exampleCount >= 2 && exampleCount <= 3, `${command}: two or three examples (found ${String(exampleCount)})`);
+    t.ok(examples.split('\n').filter((line) => line.startsWith('  $ ')).every((line) => /\broles-anywhere-signer /.test(line)), `${command}: examples run the tool`);
+    t.match(text, /\nEnvironment:\n {2}\S/, `${command}: names the environment it reads (or none)`);
+    t.match(text, /\nExit codes:\n {2}0 /, `${command}: lists exit codes`);
+    t.notMatch(text, /default: "/, `${command}: defaults shown as values, not quoted strings`);
+  }
+  const credentialProcess = (await runCli(['credential-process', '--help'])).stdout;
+  const headings = credentialProcess.split('\n').filter((line) => /^\S.*:$/.test(line));
+  t.same(
+    headings,
+    ['Certificate and key:', 'PKCS#11:', 'TPM:', 'Request:', 'Output and diagnostics:', 'Options:', 'Examples:', 'Environment:', 'Exit codes:'],
+    'credential-process options in reading order',
+  );
+  t.match(credentialProcess, /\nRequest:\n(?: {2}.*\n)*? {2}--session-duration <seconds> +credential lifetime in seconds, 900 to\s+43200 \(default: 3600\)/);
+  t.match(credentialProcess, /\nTPM:\n {2}--tpm-key-password/);
+  t.match(credentialProcess, /\n {2}ROLES_ANYWHERE_PIN\n {6}PKCS#11 user PIN/);
+  const signString = (await runCli(['sign-string', '--help'])).stdout;
+  t.match(signString, /--format <format> +output format \(one of json, text, bin;\s+default: json\)/);
+  const update = (await runCli(['update', '--help'])).stdout;
+  t.match(update, /\n {2}AWS_SHARED_CREDENTIALS_FILE\n/, 'update names the credentials-file variable');
+  t.match(update, /\nCredentials file:\n {2}--profile <name> +profile to write \(default: default\)/);
+});
+
+t.test('--help shows the name the CLI was called by (an aws_signing_helper symlink)', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'help-name-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const link = join(dir, 'aws_signing_helper');
+  await symlink(cliPath, link);
+  const root = await run(process.execPath, [link, '--help']);
+  t.equal(root.code, 0);
+  t.match(root.stdout, /^Usage: aws_signing_helper \[options\] \[command\]\n/);
+  t.notMatch(root.stdout, /roles-anywhere-signer /, 'examples use the same name');
+  const command = await run(process.execPath, [link, 'credential-process', '--help']);
+  t.match(command.stdout, /^Usage: aws_signing_helper credential-process \[options\]\n/);
+  t.match(command.stdout, /\n {2}\$ aws_signing_helper credential-process --certificate me\.pem/);
+  const direct = await runCli(['--help']);
+  t.match(direct.stdout, /^Usage: roles-anywhere-signer /, 'run as node .../main.js it keeps its own name');
 });

@@ -37,7 +37,10 @@ t.test('emulate --init writes keys 0600, a config that loads, and prints what to
   }
   const text = output.join('');
   t.match(text, `Wrote a throwaway PKI and an emulator config to ${dir}:`);
-  t.match(text, `roles-anywhere-signer emulate --config ${join(dir, 'emulator.json')} --port 9910`);
+  t.match(text, `roles-anywhere-signer emulate --config ${join(dir, 'emulator.json')} --port 0\n`, 'a free port, never a fixed one');
+  t.match(text, 'then, in another shell, get credentials from it (ENDPOINT is that URL):\n');
+  t.match(text, `--role-arn arn:aws:iam::123456789012:role/emulator-demo --endpoint "$ENDPOINT"\n`);
+  t.match(text, `aws sts get-caller-identity --endpoint-url "$ENDPOINT" --region eu-central-1`);
   t.match(text, /--trust-anchor-arn arn:aws:rolesanywhere:eu-central-1:123456789012:trust-anchor\/[0-9a-f-]{36}/);
   for (const key of ['ca.key', 'client.key']) t.equal((await stat(join(dir, key))).mode & 0o777, 0o600, `${key} is 0600`);
   t.equal((await stat(dir)).mode & 0o777, 0o700, 'directory is 0700');

@@ -1,0 +1,99 @@
+/**
+ * Loading a certificate authority that already exists on disk (the one `emulate --init DIR`
+ * writes, or any CA whose certificate and unencrypted key are PEM files), and the check that
+ * turns a wrong `issuer` argument into a SignerError saying what is expected instead of a
+ * TypeError from deep inside node:crypto.
+ */
+import { X509Certificate, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { X509Certificate as PeculiarCertificate } from './x509.js';
+import { SignerError } from '../errors.js';
+import type { CertificateAuthority, KeyAlgorithm } from './pki.js';
+
+export interface LoadCertificateAuthorityOptions {
+  /** File names inside the directory; default `ca.pem` and `ca.key`, as `emulate --init` writes them. */
+  readonly certificateFile?: string;
+  readonly privateKeyFile?: string;
+}
+
+const ISSUER_EXPECTED =
+  'a CertificateAuthority object: the result of createCertificateAuthority() or loadCertificateAuthority(dir) (subject, keyAlgorithm, certificatePem, privateKeyPem)';
+
+/**
+ * The CA in `dir` (`ca.pem` + `ca.key` by default) as a CertificateAuthority, ready to be the
+ * `issuer` of issueLeafCertificate() or createCertificateAuthority().
+ */
+export async function loadCertificateAuthority(dir: string, options: LoadCertificateAuthorityOptions = {}): Promise<CertificateAuthority> {
+  const certificatePath = join(dir, options.certificateFile ?? 'ca.pem');
+  const keyPath = join(dir, options.privateKeyFile ?? 'ca.key');
+  const certificateText = await readPem(certificatePath, 'CA certificate');
+  const keyText = await readPem(keyPath, 'CA private key');
+
+  let certificate: X509Certificate;
+  try {
+    certificate = new X509Certificate(certificateText);
+  } catch (error) {
+    throw new SignerError('CERT_INVALID', `${certificatePath} is not a PEM or DER certificate: pass the CA certificate (ca.pem from emulate --init)`, { cause: error });
+  }
+  if (!certificate.ca) {
+    throw new SignerError('CERT_INVALID', `${certificatePath} is not a CA certificate (basicConstraints CA is not true): pass the certificate of the issuing CA`);
+  }
+  let privateKey: KeyObject;
+  try {
+    privateKey = createPrivateKey(keyText);
+  } catch (error) {
+    throw new SignerError('KEY_INVALID', `${keyPath} is not an unencrypted PEM private key: pass the CA key (ca.key from emulate --init)`, { cause: error });
+  }
+  if (!certificate.checkPrivateKey(privateKey)) {
+    throw new SignerError('CERT_KEY_MISMATCH', `${keyPath} is not the private key of ${certificatePath}: pass the key that belongs to this CA certificate`);
+  }
+  const certificateDer = new Uint8Array(certificate.raw);
+  return {
+    // RFC 4514 form, the same as createCertificateAuthority() takes and writes as issuer names.
+    subject: new PeculiarCertificate(certificateDer).subject,
+    keyAlgorithm: keyAlgorithmOf(createPublicKey(privateKey), keyPath),
+    certificatePem: certificate.toString(),
+    certificateDer,
+    privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    serialNumberHex: certificate.serialNumber.toLowerCase(),
+    notBefore: new Date(certificate.validFrom),
+    notAfter: new Date(certificate.validTo),
+  };
+}
+
+/** Throws a SignerError naming what is expected unless `issuer` can sign certificates. */
+export function requireCertificateAuthority(issuer: unknown, functionName: string): asserts issuer is CertificateAuthority {
+  const candidate = issuer as Partial<Record<keyof CertificateAuthority, unknown>> | null | undefined;
+  const usable =
+    typeof candidate === 'object' &&
+    candidate !== null &&
+    typeof candidate.subject === 'string' &&
+    typeof candidate.keyAlgorithm === 'string' &&
+    typeof candidate.privateKeyPem === 'string';
+  if (!usable) {
+    throw new SignerError('USAGE', `${functionName}: issuer must be ${ISSUER_EXPECTED}`);
+  }
+}
+
+function keyAlgorithmOf(publicKey: KeyObject, keyPath: string): KeyAlgorithm {
+  const details = publicKey.asymmetricKeyDetails ?? {};
+  if (publicKey.asymmetricKeyType === 'ec') {
+    if (details.namedCurve === 'prime256v1') return 'EC-P256';
+    if (details.namedCurve === 'secp384r1') return 'EC-P384';
+  }
+  if (publicKey.asymmetricKeyType === 'rsa') {
+    if (details.modulusLength === 2048) return 'RSA-2048';
+    if (details.modulusLength === 3072) return 'RSA-3072';
+  }
+  throw new SignerError('KEY_TYPE_UNSUPPORTED', `${keyPath}: the CA key must be EC P-256, EC P-384, RSA 2048 or RSA 3072`);
+}
+
+async function readPem(path: string, what: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'error';
+    throw new SignerError(what === 'CA certificate' ? 'CERT_NOT_FOUND' : 'KEY_NOT_FOUND', `cannot read the ${what} ${path} (${code}): pass the directory emulate --init wrote`, { cause: error });
+  }
+}

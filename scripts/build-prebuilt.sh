@@ -23,8 +23,11 @@ if [ "$platform" != linux-x64 ]; then
   echo "build-prebuilt: the shipped binary is for linux-x64 (glibc); this machine is $platform" >&2
   exit 1
 fi
-if ! ldd --version 2>&1 | head -n 1 | grep -qiE 'glibc|gnu libc'; then
-  echo "build-prebuilt: the shipped binary must be built against glibc (ldd says: $(ldd --version 2>&1 | head -n 1))" >&2
+# Read ldd's banner whole first: `grep -q` closing a pipe early would fail it under pipefail.
+libc_banner=$(ldd --version 2>&1 || true)
+libc_banner=${libc_banner%%$'\n'*}
+if ! [[ "$libc_banner" =~ [Gg][Ll][Ii][Bb][Cc]|GNU\ libc ]]; then
+  echo "build-prebuilt: the shipped binary must be built against glibc (ldd says: $libc_banner)" >&2
   exit 1
 fi
 

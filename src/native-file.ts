@@ -1,12 +1,14 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
 /**
  * Where the hardening addon's binary is found and how it is loaded, for the npm package and a
  * checkout. The standalone executable swaps this one module for scripts/sea/native-file.ts,
- * which loads the same binary from the executable's own assets (see scripts/build-sea.mjs).
+ * which loads the same binary from the executable's own assets (see scripts/sea/build.ts).
  */
+
+const PACKAGE_NAME = 'roles-anywhere-signer';
 
 /** Compiled on this machine: by the package's install script, or by `npm run build`. */
 export const BUILT_ADDON = join('native', 'build', 'Release', 'roles_anywhere_native.node');
@@ -25,7 +27,8 @@ export type AddonFileLoad = { readonly exports: unknown; readonly path: string }
  */
 export function loadAddonFile(startDir: string, platform: string = process.platform, arch: string = process.arch): AddonFileLoad {
   const relatives = platform === 'linux' && arch === 'x64' ? [BUILT_ADDON, PREBUILT_ADDON] : [BUILT_ADDON];
-  const present = relatives.map((relative) => findUp(startDir, relative)).filter((path) => path !== undefined);
+  const root = packageRoot(startDir);
+  const present = root === undefined ? [] : relatives.map((relative) => join(root, relative)).filter((path) => existsSync(path));
   if (present.length === 0) return { reason: `no native addon was shipped for ${platform}-${arch} or compiled at install: ${ADDON_FIX}` };
   let failure = '';
   for (const path of present) {
@@ -39,11 +42,21 @@ export function loadAddonFile(startDir: string, platform: string = process.platf
   return { reason: failure };
 }
 
-/** The nearest parent of `start` holding `relative`: dist/, a test build and node_modules alike. */
-function findUp(start: string, relative: string): string | undefined {
+/**
+ * This package's root: the nearest parent of `start` whose package.json is ours (dist/, a test
+ * build directory and node_modules alike). Only there: a native binary is code, and a directory
+ * above the package (a shared /tmp, a parent project) is not ours to load code from.
+ */
+function packageRoot(start: string): string | undefined {
   for (let dir = start; ; dir = dirname(dir)) {
-    const candidate = join(dir, relative);
-    if (existsSync(candidate)) return candidate;
+    const manifest = join(dir, 'package.json');
+    if (existsSync(manifest)) {
+      try {
+        if ((JSON.parse(readFileSync(manifest, 'utf8')) as { name?: unknown }).name === PACKAGE_NAME) return dir;
+      } catch {
+        // Not ours if it does not even parse; keep looking above.
+      }
+    }
     if (dirname(dir) === dir) return undefined;
   }
 }

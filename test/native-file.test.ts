@@ -46,6 +46,7 @@ async function packageRoot(name: string, files: Record<string, 'addon' | 'junk'>
     else await writeFile(join(root, relative), 'not an ELF file');
   }
   await mkdir(join(root, 'dist', 'src'), { recursive: true });
+  await writeFile(join(root, 'package.json'), JSON.stringify({ name: 'roles-anywhere-signer', version: '0.0.0' }));
   return join(root, 'dist', 'src');
 }
 
@@ -86,4 +87,15 @@ t.test('when every binary present fails to load, the first failure is the reason
   t.match('reason' in loaded ? loaded.reason : '', `the native addon at ${path} does not load (`);
   t.match('reason' in loaded ? loaded.reason : '', `): ${ADDON_FIX}`);
   t.equal(ADDON_FIX, 'with a C compiler, make and Python 3 installed, run npm rebuild roles-anywhere-signer (add -g for a global install; npm run build in a checkout)');
+});
+
+t.test('binaries are looked for in this package only, never in a directory above it', async (t) => {
+  // A parent directory holding both binaries (a shared /tmp, a parent project) and, inside it,
+  // the package without any: nothing is loaded from above.
+  const outer = await packageRoot('outer', { [BUILT_ADDON]: 'addon', [PREBUILT_ADDON]: 'addon' });
+  const inner = join(outer, '..', '..', 'node_modules', 'roles-anywhere-signer');
+  await mkdir(join(inner, 'dist', 'src'), { recursive: true });
+  await writeFile(join(inner, 'package.json'), JSON.stringify({ name: 'roles-anywhere-signer', version: '0.0.0' }));
+  t.same(loadAddonFile(join(inner, 'dist', 'src'), 'linux', 'x64'), { reason: `no native addon was shipped for linux-x64 or compiled at install: ${ADDON_FIX}` });
+  t.same(loadAddonFile(scratch, 'linux', 'x64'), { reason: `no native addon was shipped for linux-x64 or compiled at install: ${ADDON_FIX}` }, 'no package above at all');
 });

@@ -38,6 +38,25 @@ export interface SeaBuildResult {
   readonly executable: string;
   readonly bytes: number;
   readonly licenses: string;
+  /** The newest glibc symbol version each part needs (from objdump -T), where objdump exists. */
+  readonly glibcNeeded: Readonly<Record<string, string>>;
+}
+
+/** The newest GLIBC_x.y symbol version a binary links against: the oldest glibc it runs on. */
+async function newestGlibcSymbol(binary: string): Promise<string | undefined> {
+  try {
+    const { stdout } = await exec('objdump', ['-T', binary], { maxBuffer: 64 * 1024 * 1024, timeout: 60_000 });
+    const versions = [...new Set(stdout.match(/GLIBC_\d+(\.\d+)*/g) ?? [])].map((symbol) => symbol.slice('GLIBC_'.length));
+    const numeric = (version: string): number[] => version.split('.').map(Number);
+    versions.sort((a, b) => {
+      const [x, y] = [numeric(a), numeric(b)];
+      for (let i = 0; i < Math.max(x.length, y.length); i++) if ((x[i] ?? 0) !== (y[i] ?? 0)) return (x[i] ?? 0) - (y[i] ?? 0);
+      return 0;
+    });
+    return versions.at(-1);
+  } catch {
+    return undefined;
+  }
 }
 
 /** The swaps that make the bundle run as a SEA; anything else native fails the build. */
@@ -143,7 +162,12 @@ export async function buildSea(out: string): Promise<SeaBuildResult> {
     await exec(process.execPath, [postject, partial, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', SEA_FUSE], { timeout: 300_000, maxBuffer: 16 * 1024 * 1024 });
     await rename(partial, out);
     await writeFile(licenses, header + bodies.join('\n'));
-    return { executable: out, bytes: (await stat(out)).size, licenses };
+    const glibcNeeded: Record<string, string> = {};
+    for (const [part, binary] of [['node', process.execPath], ['pkcs11js', pkcs11Binary], ['hardening addon', hardeningBinary]] as const) {
+      const version = await newestGlibcSymbol(binary);
+      if (version !== undefined) glibcNeeded[part] = version;
+    }
+    return { executable: out, bytes: (await stat(out)).size, licenses, glibcNeeded };
   } finally {
     await rm(work, { recursive: true, force: true });
   }
@@ -154,6 +178,8 @@ async function main(argv: readonly string[]): Promise<void> {
   const out = resolve(values.out ?? join(repoRoot, 'dist', 'sea', 'roles-anywhere-signer'));
   const built = await buildSea(out);
   process.stderr.write(`standalone executable: ${relative(process.cwd(), built.executable) || built.executable} (${(built.bytes / 1024 / 1024).toFixed(1)} MiB), licences in ${relative(process.cwd(), built.licenses)}\n`);
+  const needs = Object.entries(built.glibcNeeded).map(([part, version]) => `${part} ${version}`).join(', ');
+  if (needs !== '') process.stderr.write(`oldest glibc it runs on, by part: ${needs}\n`);
 }
 
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -2,12 +2,12 @@ import t, { type Test } from 'tap';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
-import { cp, copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { cp, copyFile, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startRig } from '../helpers/emulator-rig.js';
 import { isolatedEnv, run, type RunResult } from '../helpers/cli.js';
-import { buildRoot, repoRoot } from '../helpers/paths.js';
+import { repoRoot } from '../helpers/paths.js';
 import { buildSoftHsmFixture } from '../keys/pkcs11/softhsm-fixture.js';
 
 /**
@@ -16,7 +16,8 @@ import { buildSoftHsmFixture } from '../keys/pkcs11/softhsm-fixture.js';
  * working C/C++ compiler. Everything runs against the emulator of this checkout on 127.0.0.1.
  * npm works from its local cache (--prefer-offline): CI has filled it with `npm ci`.
  */
-// Two installs (one builds pkcs11js, about 11 s) and a dozen CLI runs on a shared 2-core machine.
+// A package build of src/, two installs (one builds pkcs11js, about 11 s) and a dozen CLI runs,
+// on a shared 2-core machine.
 t.setTimeout(420_000);
 
 const scratch = await mkdtemp(join(tmpdir(), 'ras-install-'));
@@ -38,9 +39,10 @@ function npmEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 }
 
 /**
- * What `npm pack` packs, staged from this build (the tests may run from a build directory other
- * than dist/): package.json, its `files`, and the prebuilt addon as prepack makes it. The
- * package's own `files` list decides what enters the tarball.
+ * What `npm pack` packs, staged as prepack makes it but outside the checkout (tests must not
+ * rewrite dist/ under other tests' feet): the package build of src/ (tsconfig.package.json), the
+ * prebuilt addon, package.json and what its `files` list names. That list decides what enters the
+ * tarball.
  */
 async function packTarball(): Promise<string> {
   const stage = join(scratch, 'stage');
@@ -50,7 +52,9 @@ async function packTarball(): Promise<string> {
     await copyFile(join(repoRoot, file), join(stage, file));
   }
   await cp(join(repoRoot, 'docs'), join(stage, 'docs'), { recursive: true });
-  await cp(join(buildRoot, 'src'), join(stage, 'dist', 'src'), { recursive: true });
+  const tsc = join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc');
+  const compiled = await run(process.execPath, [tsc, '-p', join(repoRoot, 'tsconfig.package.json'), '--outDir', join(stage, 'dist'), '--tsBuildInfoFile', join(scratch, 'package.tsbuildinfo')], { timeoutMs: 240_000 });
+  if (compiled.code !== 0) throw new Error(`the package build failed: ${compiled.stdout}${compiled.stderr}`);
   const prebuilt = await run('bash', [join(stage, 'scripts', 'build-prebuilt.sh')], { env: npmEnv(), timeoutMs: 60_000 });
   if (prebuilt.code !== 0) throw new Error(`build-prebuilt.sh failed: ${prebuilt.stderr}`);
   const packed = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', scratch], { cwd: stage, env: npmEnv(), timeoutMs: 120_000 });
@@ -98,6 +102,11 @@ t.test('the tarball holds the built code, the licence and the prebuilt addon, an
     t.ok(packedFiles.includes(file), `${file} is packed`);
   }
   t.same(packedFiles.filter((file) => file.endsWith('.map')), [], 'no source maps (their sources are not shipped)');
+  const pointingAtMaps: string[] = [];
+  for (const file of packedFiles.filter((name) => name.endsWith('.js'))) {
+    if ((await readFile(join(withCompiler.packageDir, file), 'utf8')).includes('sourceMappingURL')) pointingAtMaps.push(file);
+  }
+  t.same(pointingAtMaps, [], 'and no code that points at one');
   t.same(packedFiles.filter((file) => /^(test|scripts\/(?!build-native\.sh$)|src)\//.test(file)), [], 'no tests, checkout scripts or TypeScript sources');
 });
 

@@ -1,6 +1,4 @@
 import t, { type Test } from 'tap';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
 import { cp, copyFile, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -9,6 +7,7 @@ import { startRig } from '../helpers/emulator-rig.js';
 import { isolatedEnv, run, type RunResult } from '../helpers/cli.js';
 import { repoRoot } from '../helpers/paths.js';
 import { buildSoftHsmFixture } from '../keys/pkcs11/softhsm-fixture.js';
+import { startProgram } from '../serve/process.js';
 
 /**
  * Installs the package as a user does and uses it from the installed copy only: `npm pack`, then
@@ -140,32 +139,17 @@ for (const consumer of [withCompiler, noCompiler]) {
   });
 
   t.test(`${label} the installed serve enforces --hop-limit 1 with the addon it has`, async (t) => {
-    const child = spawn(consumer.bin, ['serve', '--port', '0', '--hop-limit', '1', ...fileKeyFlags, ...rig.sessionFlags], { env: isolatedEnv(), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const ended = once(child, 'close');
-    const killer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    t.teardown(() => {
-      clearTimeout(killer);
-      child.kill('SIGKILL');
-    });
-    // Bounded by the killer above: the export line, or the end of the process.
-    await Promise.race([
-      (async () => {
-        while (!stdout.includes('\n')) await Promise.race([once(child.stdout, 'data'), ended]);
-      })(),
-      ended,
-    ]);
-    const endpoint = /^export AWS_EC2_METADATA_SERVICE_ENDPOINT=(http:\/\/127\.0\.0\.1:\d+\/)$/m.exec(stdout)?.[1];
+    const serve = startProgram(consumer.bin, ['serve', '--port', '0', '--hop-limit', '1', ...fileKeyFlags, ...rig.sessionFlags], isolatedEnv());
+    t.teardown(() => serve.stop('SIGKILL'));
+    const [line] = await serve.lines(1, 60_000);
+    const stderr = serve.stderr();
+    const endpoint = /^export AWS_EC2_METADATA_SERVICE_ENDPOINT=(http:\/\/127\.0\.0\.1:\d+\/)$/.exec(line ?? '')?.[1];
     t.ok(endpoint, `serve printed its endpoint (stderr: ${stderr})`);
     t.notMatch(stderr, /warning|cannot be enforced/, 'the addon loaded: no warning');
     t.match(stderr, /\(hop limit 1\)/);
     const token = await fetch(new URL('latest/api/token', endpoint ?? 'http://127.0.0.1:9/'), { method: 'PUT', headers: { 'x-aws-ec2-metadata-token-ttl-seconds': '60' } });
     t.equal(token.status, 200, 'IMDSv2 answers');
-    child.kill('SIGTERM');
-    await ended;
+    t.equal(await serve.stop('SIGTERM'), 0, 'stops cleanly');
   });
 
   t.test(`${label} the package imports from an ES module and requires from CommonJS, emulator apart`, async (t) => {

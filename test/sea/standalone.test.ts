@@ -1,6 +1,4 @@
 import t from 'tap';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdir, mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +7,7 @@ import { startRig } from '../helpers/emulator-rig.js';
 import { isolatedEnv, run } from '../helpers/cli.js';
 import { repoRoot } from '../helpers/paths.js';
 import { buildSoftHsmFixture } from '../keys/pkcs11/softhsm-fixture.js';
+import { startProgram } from '../serve/process.js';
 import { buildSea } from '../../scripts/sea/build.js';
 
 /**
@@ -94,33 +93,18 @@ t.test('credential-process with a SoftHSM key, through the pkcs11js binding the 
 
 t.test('serve --hop-limit 1 loads the hardening addon from the executable', async (t) => {
   const identity = await rig.issueFileIdentity('sea-serve');
-  const child = spawn(built.executable, ['serve', '--port', '0', '--hop-limit', '1', '--certificate', identity.certificatePath, '--private-key', identity.keyPath, '--intermediates', identity.chainPath, ...rig.sessionFlags], {
-    env: seaEnv(),
-    cwd: workDir,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const ended = once(child, 'close');
-  const killer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-  t.teardown(() => {
-    clearTimeout(killer);
-    child.kill('SIGKILL');
-  });
-  // Bounded by the killer: the export line, or the end of the process.
-  await Promise.race([(async () => { while (!stdout.includes('\n')) await Promise.race([once(child.stdout, 'data'), ended]); })(), ended]);
-  const endpoint = /^export AWS_EC2_METADATA_SERVICE_ENDPOINT=(http:\/\/127\.0\.0\.1:\d+\/)$/m.exec(stdout)?.[1];
+  const serve = startProgram(built.executable, ['serve', '--port', '0', '--hop-limit', '1', '--certificate', identity.certificatePath, '--private-key', identity.keyPath, '--intermediates', identity.chainPath, ...rig.sessionFlags], seaEnv(), workDir);
+  t.teardown(() => serve.stop('SIGKILL'));
+  const [line] = await serve.lines(1, 60_000);
+  const stderr = serve.stderr();
+  const endpoint = /^export AWS_EC2_METADATA_SERVICE_ENDPOINT=(http:\/\/127\.0\.0\.1:\d+\/)$/.exec(line ?? '')?.[1];
   t.ok(endpoint, `serve printed its endpoint (stderr: ${stderr})`);
   t.notMatch(stderr, /warning|cannot be enforced/);
   t.match(stderr, /\(hop limit 1\)/);
   const token = await fetch(new URL('latest/api/token', endpoint ?? 'http://127.0.0.1:9/'), { method: 'PUT', headers: { 'x-aws-ec2-metadata-token-ttl-seconds': '60' } });
   t.equal(token.status, 200);
   t.same(await readdir(runtimeDir), [], 'nothing left in the private directory while serving');
-  child.kill('SIGTERM');
-  await ended;
+  t.equal(await serve.stop('SIGTERM'), 0, 'stops cleanly');
 });
 
 t.test('when no private directory allows loading the addon, serve says so and what to do', async (t) => {

@@ -1,8 +1,7 @@
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SignerError } from './errors.js';
+import { loadAddonFile } from './native-file.js';
 
 /**
  * The optional N-API addon built from native/ (see native/hardening.c). Everything here works
@@ -23,33 +22,17 @@ export interface NativeAddon {
 
 export type NativeLoad = { readonly addon: NativeAddon } | { readonly addon?: undefined; readonly reason: string };
 
-const ADDON_FILE = join('native', 'build', 'Release', 'roles_anywhere_native.node');
-
-/** Set to 1 to run as if the addon had not been built (what users without a compiler get). */
+/** Set to 1 to run as if no addon were shipped or built (what users on other platforms without a compiler get). */
 export const DISABLE_NATIVE_ENV = 'ROLES_ANYWHERE_NO_NATIVE';
 
 /**
- * Finds the addon in the package root (the nearest parent of this file holding native/build),
- * so it is found from dist/, from a test build directory and from node_modules alike.
+ * Finds the addon in the package root (the nearest parent of this file holding native/build or
+ * prebuilds/): compiled at install or by `npm run build`, else the prebuilt linux-x64 binary.
  */
 export function loadNativeAddon(env: Readonly<Record<string, string | undefined>> = process.env, startDir = dirname(fileURLToPath(import.meta.url))): NativeLoad {
   if (env[DISABLE_NATIVE_ENV] === '1') return { reason: `${DISABLE_NATIVE_ENV}=1 is set` };
-  const path = findUp(startDir, ADDON_FILE);
-  if (path === undefined) return { reason: 'the native addon is not built (run npm run build with a C compiler and Python installed)' };
-  try {
-    return { addon: createRequire(import.meta.url)(path) as NativeAddon };
-  } catch (error) {
-    const detail = error instanceof Error ? error.message.split('\n')[0] : String(error);
-    return { reason: `the native addon at ${path} does not load (${detail}): rebuild it with npm run build` };
-  }
-}
-
-function findUp(start: string, relative: string): string | undefined {
-  for (let dir = start; ; dir = dirname(dir)) {
-    const candidate = join(dir, relative);
-    if (existsSync(candidate)) return candidate;
-    if (dirname(dir) === dir) return undefined;
-  }
+  const loaded = loadAddonFile(startDir);
+  return 'reason' in loaded ? { reason: loaded.reason } : { addon: loaded.exports as NativeAddon };
 }
 
 /** What long-running modes could and could not do to keep secrets out of dumps and swap. */

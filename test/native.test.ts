@@ -25,7 +25,9 @@ t.test('ROLES_ANYWHERE_NO_NATIVE=1 turns the addon off, as on a machine without 
 
 t.test('an addon that is not where it should be is reported, not thrown', async (t) => {
   const missing = loadNativeAddon({}, '/');
-  t.same(missing, { reason: 'the native addon is not built (run npm run build with a C compiler and Python installed)' });
+  t.same(missing, {
+    reason: 'no native addon was shipped for linux-x64 or compiled at install: with a C compiler, make and Python 3 installed, run npm rebuild roles-anywhere-signer (add -g for a global install; npm run build in a checkout)',
+  });
 });
 
 t.test('hardening turns off core dumps and dumpability, as the kernel reports it', { skip: noAddon }, async (t) => {

@@ -41,4 +41,8 @@ function report(error: unknown, debug: boolean): number {
   return 1;
 }
 
-process.exitCode = await main(process.argv);
+// No top-level await: the standalone executable runs this file bundled as CommonJS
+// (scripts/sea/build.ts). main() never rejects; the process stays up until its work is done.
+void main(process.argv).then((code) => {
+  process.exitCode = code;
+});

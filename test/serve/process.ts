@@ -16,7 +16,12 @@ export interface LongRunning {
 }
 
 export function startCli(args: readonly string[], env: NodeJS.ProcessEnv): LongRunning {
-  const child = spawn(process.execPath, [cliPath, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  return startProgram(process.execPath, [cliPath, ...args], env);
+}
+
+/** Any long-running program: the CLI of an installed package, the standalone executable. */
+export function startProgram(command: string, args: readonly string[], env: NodeJS.ProcessEnv, cwd?: string): LongRunning {
+  const child = spawn(command, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let out = '';
   let err = '';
   child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));

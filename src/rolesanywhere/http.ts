@@ -1,94 +1,116 @@
-import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpRequest, type ClientRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { closeSync, constants, fstatSync, openSync, readdirSync, readSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { rootCertificates } from 'node:tls';
+import { silent } from '../debug.js';
+import { flattenHeaders, readCappedBody, type HttpOptions, type HttpRequest, type HttpResponse, type HttpSend } from './http-wire.js';
+import { selectProxy } from './proxy-env.js';
+import { resolveTrust, type TrustDecision } from './trust.js';
 
-/** The wire layer's view of HTTP: enough for CreateSession, easy to replace in tests. */
-export interface HttpRequest {
-  readonly url: URL;
-  readonly method: string;
-  readonly headers: Readonly<Record<string, string>>;
-  readonly body: string;
-  readonly signal: AbortSignal;
-}
-
-export interface HttpResponse {
-  readonly status: number;
-  readonly headers: Readonly<Record<string, string>>;
-  readonly body: string;
-}
-
-export type HttpSend = (request: HttpRequest) => Promise<HttpResponse>;
-
-export interface HttpOptions {
-  /** --no-verify-ssl: accept any server certificate (for test endpoints only). */
-  readonly insecureSkipVerify?: boolean;
-  /** Honour HTTPS_PROXY/HTTP_PROXY/NO_PROXY from the environment. */
-  readonly useProxyFromEnvironment?: boolean;
-}
-
-/** Responses larger than this are not CreateSession answers; stop reading instead of buffering. */
-const MAX_RESPONSE_BYTES = 1024 * 1024;
+export type { HttpOptions, HttpRequest, HttpResponse, HttpSend } from './http-wire.js';
+export { MAX_RESPONSE_BYTES } from './http-wire.js';
 
 /**
- * Direct requests use node:http(s): built in, so a cold credential-process does not pay for
- * loading an HTTP library. Through a proxy, undici's EnvHttpProxyAgent does the CONNECT work
- * (loaded only then). Redirects are never followed: a signed request must not be replayed
- * against another host. One connection per request: nothing keeps the process alive after.
+ * Requests use node:http(s): built in, so a cold credential-process does not pay for loading
+ * an HTTP library. Through a proxy (--with-proxy), ./http-proxy.js opens a CONNECT tunnel
+ * (loaded only then) and the same request runs inside it. Redirects are never followed: a
+ * signed request must not be replayed against another host. One connection per request:
+ * nothing keeps the process alive after.
  */
 export function createHttpSend(options: HttpOptions = {}): HttpSend {
-  if (options.useProxyFromEnvironment === true) return proxiedSend(options);
-  return (request) =>
-    new Promise<HttpResponse>((resolve, reject) => {
-      const send = request.url.protocol === 'https:' ? httpsRequest : httpRequest;
-      const outgoing = send(
-        request.url,
-        {
-          method: request.method,
-          headers: { ...request.headers, 'content-length': Buffer.byteLength(request.body).toString() },
-          signal: request.signal,
-          agent: false,
-          rejectUnauthorized: options.insecureSkipVerify !== true,
-        },
-        (response) => {
-          readBody(response).then(
-            (body) => resolve({ status: response.statusCode ?? 0, headers: flattenHeaders(response), body }),
-            reject,
-          );
-        },
-      );
-      outgoing.on('error', reject);
-      outgoing.end(request.body);
-    });
+  const env = options.env ?? process.env;
+  const rejectUnauthorized = options.insecureSkipVerify !== true;
+  let trust: TrustDecision | undefined;
+  return async (request) => {
+    const debug = request.debug ?? silent;
+    if (trust === undefined) {
+      trust = resolveTrust({ env, homeDirectory: homedir(), readText, listDirectory, builtInRoots: () => rootCertificates });
+      debug(rejectUnauthorized ? trust.description : 'not verifying TLS certificates (--no-verify-ssl)');
+    }
+    const ca = trust.ca;
+    if (options.useProxyFromEnvironment === true) {
+      const choice = selectProxy(request.url, env);
+      if (choice.kind === 'proxy') {
+        debug(`through the proxy ${choice.display} (from ${choice.variable})`);
+        const { openTunnel, tunnelDropped } = await import('./http-proxy.js');
+        const socket = await openTunnel({ proxy: choice, target: request.url, signal: request.signal, ca, rejectUnauthorized });
+        try {
+          return await exchange(request, (target) => httpRequest({ ...target, createConnection: () => socket }));
+        } catch (error) {
+          // A plain-HTTP endpoint behind a tunnel that closes shows up here as a hang-up.
+          const code = (error as { code?: unknown }).code;
+          if (!request.signal.aborted && (code === 'ECONNRESET' || code === 'EPIPE')) throw tunnelDropped(choice, request.url, error);
+          throw error;
+        } finally {
+          socket.destroy();
+        }
+      }
+      debug(`no proxy: ${choice.reason}`);
+    }
+    return exchange(request, (target) =>
+      (request.url.protocol === 'https:' ? httpsRequest : httpRequest)({
+        ...target,
+        agent: false,
+        rejectUnauthorized,
+        ...(ca !== undefined ? { ca: [...ca] } : {}),
+      }),
+    );
+  };
 }
 
-function readBody(response: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    response.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_RESPONSE_BYTES) {
-        response.destroy(new Error(`response larger than ${MAX_RESPONSE_BYTES} bytes`));
-        return;
-      }
-      chunks.push(chunk);
+/** One request and its answer, over whatever connection `open` sets up. */
+function exchange(request: HttpRequest, open: (target: RequestOptions) => ClientRequest): Promise<HttpResponse> {
+  const target = `${request.url.origin}${request.url.pathname}`;
+  return new Promise<HttpResponse>((resolve, reject) => {
+    const outgoing = open({
+      host: request.url.hostname.replace(/^\[(.*)\]$/, '$1'),
+      ...(request.url.port !== '' ? { port: Number(request.url.port) } : {}),
+      path: `${request.url.pathname}${request.url.search}`,
+      method: request.method,
+      headers: { ...request.headers, 'content-length': Buffer.byteLength(request.body).toString() },
+      signal: request.signal,
     });
-    response.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    response.on('error', reject);
+    outgoing.once('response', (response: IncomingMessage) => {
+      readCappedBody(response, target).then(
+        (body) => resolve({ status: response.statusCode ?? 0, headers: flattenHeaders(response), body }),
+        reject,
+      );
+    });
+    outgoing.on('error', reject);
+    outgoing.end(request.body);
   });
 }
 
-function flattenHeaders(response: IncomingMessage): Record<string, string> {
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(response.headers)) {
-    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+/** CA bundles and the AWS config file are small regular files; a FIFO or a device is not read. */
+const MAX_TRUST_FILE_BYTES = 8 * 1024 * 1024;
+
+function readText(path: string): string | undefined {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    const stat = fstatSync(fd);
+    if (!stat.isFile() || stat.size > MAX_TRUST_FILE_BYTES) return undefined;
+    const buffer = Buffer.alloc(stat.size);
+    let filled = 0;
+    while (filled < buffer.length) {
+      const read = readSync(fd, buffer, filled, buffer.length - filled, filled);
+      if (read === 0) break;
+      filled += read;
+    }
+    return buffer.subarray(0, filled).toString('utf8');
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
-  return headers;
 }
 
-function proxiedSend(options: HttpOptions): HttpSend {
-  let loaded: Promise<HttpSend> | undefined;
-  return async (request) => {
-    loaded ??= import('./http-proxy.js').then(({ createProxiedHttpSend }) => createProxiedHttpSend(options));
-    return (await loaded)(request);
-  };
+function listDirectory(path: string): readonly string[] | undefined {
+  try {
+    return readdirSync(path);
+  } catch {
+    return undefined;
+  }
 }
+

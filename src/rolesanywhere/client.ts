@@ -59,7 +59,7 @@ export async function createSession(options: CreateSessionOptions): Promise<Cred
     // The clock starts with the first request: opening the key (PIN, touch) is not network time.
     deadline ??= now() + deadlineMs;
     const remaining = deadline - now();
-    const timeoutMs = Math.max(1, Math.min(attemptTimeoutMs, remaining));
+    const timeoutMs = Math.max(1, Math.floor(Math.min(attemptTimeoutMs, remaining)));
     const cutByDeadline = timeoutMs < attemptTimeoutMs;
     options.debug(`POST ${target} (attempt ${attempt} of ${maxAttempts}, ${Math.ceil(timeoutMs / 1000)} s at most)`);
     const started = now();

@@ -1,7 +1,7 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import type { Socket } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
+import { checkServerIdentity, connect as tlsConnect, type PeerCertificate, type SecureContext } from 'node:tls';
+import { isIP, type Socket } from 'node:net';
 import { SignerError } from '../errors.js';
 import { defaultPort, type ProxyChoice } from './proxy-env.js';
 
@@ -16,7 +16,8 @@ export interface TunnelOptions {
   /** The endpoint: CONNECT goes to its host and port; an https: target gets TLS inside the tunnel. */
   readonly target: URL;
   readonly signal: AbortSignal;
-  readonly ca: readonly string[] | undefined;
+  /** The CAs to trust (AWS_CA_BUNDLE ...); undefined keeps Node's defaults. */
+  readonly secureContext: SecureContext | undefined;
   readonly rejectUnauthorized: boolean;
 }
 
@@ -57,7 +58,15 @@ function connectThroughProxy(options: TunnelOptions): Promise<Socket> {
 
   return new Promise<Socket>((resolve, reject) => {
     const outgoing = secureProxy
-      ? httpsRequest({ ...common, servername: common.host, rejectUnauthorized: options.rejectUnauthorized, ...(options.ca !== undefined ? { ca: [...options.ca] } : {}) })
+      ? httpsRequest({
+          ...common,
+          // SNI carries names only, never addresses (RFC 6066 section 3).
+          ...(isIP(common.host) === 0 ? { servername: common.host } : {}),
+          // The proxy's certificate names the proxy; Node would check it against the Host header (the endpoint).
+          checkServerIdentity: (_name: string, certificate: PeerCertificate) => checkServerIdentity(common.host, certificate),
+          rejectUnauthorized: options.rejectUnauthorized,
+          ...(options.secureContext !== undefined ? { secureContext: options.secureContext } : {}),
+        })
       : httpRequest(common);
     outgoing.once('connect', (response: IncomingMessage, socket: Socket, head: Buffer) => {
       const status = response.statusCode ?? 0;
@@ -86,11 +95,10 @@ function startTls(raw: Socket, options: TunnelOptions): Promise<Socket> {
   return new Promise<Socket>((resolve, reject) => {
     const secure = tlsConnect({
       socket: raw,
-      // SNI carries names only, never addresses (RFC 6066 section 3).
-      ...(/^[\d.]+$|:/.test(host) ? {} : { servername: host }),
+      ...(isIP(host) === 0 ? { servername: host } : {}),
       host,
       rejectUnauthorized: options.rejectUnauthorized,
-      ...(options.ca !== undefined ? { ca: [...options.ca] } : {}),
+      ...(options.secureContext !== undefined ? { secureContext: options.secureContext } : {}),
     });
     const onAbort = (): void => {
       secure.destroy();

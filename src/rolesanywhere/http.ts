@@ -2,11 +2,11 @@ import { request as httpRequest, type ClientRequest, type IncomingMessage, type 
 import { request as httpsRequest } from 'node:https';
 import { closeSync, constants, fstatSync, openSync, readdirSync, readSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { rootCertificates } from 'node:tls';
-import { silent } from '../debug.js';
+import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
+import { silent, type DebugLog } from '../debug.js';
 import { flattenHeaders, readCappedBody, type HttpOptions, type HttpRequest, type HttpResponse, type HttpSend } from './http-wire.js';
 import { selectProxy } from './proxy-env.js';
-import { resolveTrust, type TrustDecision } from './trust.js';
+import { resolveTrust } from './trust.js';
 
 export type { HttpOptions, HttpRequest, HttpResponse, HttpSend } from './http-wire.js';
 export { MAX_RESPONSE_BYTES } from './http-wire.js';
@@ -21,20 +21,30 @@ export { MAX_RESPONSE_BYTES } from './http-wire.js';
 export function createHttpSend(options: HttpOptions = {}): HttpSend {
   const env = options.env ?? process.env;
   const rejectUnauthorized = options.insecureSkipVerify !== true;
-  let trust: TrustDecision | undefined;
+  let trust: { readonly context: SecureContext | undefined } | undefined;
+  /** Read once, and only when TLS is used: building a context of many CAs takes tens of ms. */
+  const trusted = (debug: DebugLog): SecureContext | undefined => {
+    if (trust === undefined && !rejectUnauthorized) {
+      debug('not verifying TLS certificates (--no-verify-ssl)');
+      trust = { context: undefined };
+    }
+    if (trust === undefined) {
+      const decision = resolveTrust({ env, homeDirectory: homedir(), readText, listDirectory, builtInRoots: () => rootCertificates });
+      debug(decision.description);
+      trust = { context: decision.ca === undefined ? undefined : createSecureContext({ ca: [...decision.ca] }) };
+    }
+    return trust.context;
+  };
   return async (request) => {
     const debug = request.debug ?? silent;
-    if (trust === undefined) {
-      trust = resolveTrust({ env, homeDirectory: homedir(), readText, listDirectory, builtInRoots: () => rootCertificates });
-      debug(rejectUnauthorized ? trust.description : 'not verifying TLS certificates (--no-verify-ssl)');
-    }
-    const ca = trust.ca;
     if (options.useProxyFromEnvironment === true) {
       const choice = selectProxy(request.url, env);
       if (choice.kind === 'proxy') {
         debug(`through the proxy ${choice.display} (from ${choice.variable})`);
         const { openTunnel, tunnelDropped } = await import('./http-proxy.js');
-        const socket = await openTunnel({ proxy: choice, target: request.url, signal: request.signal, ca, rejectUnauthorized });
+        const usesTls = request.url.protocol === 'https:' || choice.url.protocol === 'https:';
+        const secureContext = usesTls ? trusted(debug) : undefined;
+        const socket = await openTunnel({ proxy: choice, target: request.url, signal: request.signal, secureContext, rejectUnauthorized });
         try {
           return await exchange(request, (target) => httpRequest({ ...target, createConnection: () => socket }));
         } catch (error) {
@@ -48,13 +58,10 @@ export function createHttpSend(options: HttpOptions = {}): HttpSend {
       }
       debug(`no proxy: ${choice.reason}`);
     }
+    if (request.url.protocol !== 'https:') return exchange(request, (target) => httpRequest({ ...target, agent: false }));
+    const secureContext = trusted(debug);
     return exchange(request, (target) =>
-      (request.url.protocol === 'https:' ? httpsRequest : httpRequest)({
-        ...target,
-        agent: false,
-        rejectUnauthorized,
-        ...(ca !== undefined ? { ca: [...ca] } : {}),
-      }),
+      httpsRequest({ ...target, agent: false, rejectUnauthorized, ...(secureContext !== undefined ? { secureContext } : {}) }),
     );
   };
 }

@@ -41,7 +41,7 @@ export function resolveTrust(deps: TrustDeps): TrustDecision {
     const sslPassedOver = nonEmpty(env['SSL_CERT_FILE']) !== undefined || nonEmpty(env['SSL_CERT_DIR']) !== undefined ? '; SSL_CERT_FILE/SSL_CERT_DIR are not used' : '';
     const extra = extraCertificates(deps);
     return {
-      ca: [...certificates, ...extra.certificates],
+      ca: distinct([...certificates, ...extra.certificates]),
       description: `trusting ${certificates.length} CA certificate(s) from ${bundle.from} ${bundle.path} in place of the built-in roots${extra.note}${passedOver}${sslPassedOver}`,
     };
   }
@@ -75,7 +75,7 @@ export function resolveTrust(deps: TrustDeps): TrustDecision {
   }
   const extra = extraCertificates(deps);
   return {
-    ca: [...deps.builtInRoots(), ...added, ...extra.certificates],
+    ca: distinct([...deps.builtInRoots(), ...added, ...extra.certificates]),
     description: `trusting the built-in roots plus ${notes.join(', ')}${extra.note}`,
   };
 }
@@ -128,6 +128,19 @@ function extraCertificates(deps: TrustDeps): { certificates: string[]; note: str
   if (path === undefined) return { certificates: [], note: '' };
   const certificates = pemCertificates(deps.readText(path) ?? '');
   return { certificates, note: `, plus ${certificates.length} from NODE_EXTRA_CA_CERTS ${path}` };
+}
+
+/**
+ * Each certificate once: SSL_CERT_DIR=/etc/ssl/certs holds the system bundle and a link per
+ * certificate, and every certificate costs time when the TLS context is built.
+ */
+function distinct(certificates: readonly string[]): string[] {
+  const seen = new Map<string, string>();
+  for (const pem of certificates) {
+    const key = pem.replace(/-----[A-Z ]+-----|\s/g, '');
+    if (!seen.has(key)) seen.set(key, pem);
+  }
+  return [...seen.values()];
 }
 
 /** The PEM certificate blocks of a bundle; comments, keys and DER files contribute nothing. */

@@ -188,6 +188,28 @@ t.test('a proxy that never answers: --timeout bounds the whole call', async (t) 
   t.equal(outOfRange.stderr, 'roles-anywhere-signer: --timeout 900 is out of range: use seconds from 1 to 300\n');
 });
 
+t.test('serve and update --once are bounded by --timeout too', async (t) => {
+  const silent = await withProxy(t, { behaviour: 'hang' });
+  const keyAndSession = baseArgs.slice(1);
+  const line = `roles-anywhere-signer: no answer from ${viaName()}/sessions within the 1 s deadline (--timeout): check --endpoint and your network or proxy`;
+  const served = await runCli(['serve', '--port', '0', ...keyAndSession, '--endpoint', viaName(), '--with-proxy', '--timeout', '1'], {
+    env: env({ HTTPS_PROXY: silent.url, ROLES_ANYWHERE_NO_NATIVE: '1' }),
+    timeoutMs: 30_000,
+  });
+  t.equal(served.code, 1, 'serve fails fast when the first credentials cannot be had');
+  t.equal(served.stdout, '');
+  t.equal(served.stderr.trimEnd().split('\n').pop(), line);
+  t.equal(silent.connects, 1);
+
+  const updated = await runCli(['update', '--once', ...keyAndSession, '--endpoint', viaName(), '--with-proxy', '--timeout', '1'], {
+    env: env({ HTTPS_PROXY: silent.url, AWS_SHARED_CREDENTIALS_FILE: join(rig.dir, 'credentials') }),
+    timeoutMs: 30_000,
+  });
+  t.equal(updated.code, 1);
+  t.equal(updated.stderr, `${line}\n`);
+  t.equal(silent.connects, 2);
+});
+
 t.test('an answer over 1 MiB is refused as such, once, directly and through a proxy', async (t) => {
   let requests = 0;
   const huge: Server = createServer((req, res) => {

@@ -105,6 +105,10 @@ function startTls(raw: Socket, options: TunnelOptions): Promise<Socket> {
       raw.destroy();
       reject(signal.reason);
     };
+    if (signal.aborted) {
+      onAbort();
+      return;
+    }
     signal.addEventListener('abort', onAbort, { once: true });
     secure.once('secureConnect', () => {
       signal.removeEventListener('abort', onAbort);

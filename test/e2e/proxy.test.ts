@@ -154,6 +154,10 @@ t.test('a proxy that is down, and an https proxy whose own certificate is untrus
   t.equal(down.code, 1);
   t.equal(down.stdout, '');
   t.equal(down.stderr, `roles-anywhere-signer: cannot connect to the proxy http://127.0.0.1:${port} (from HTTPS_PROXY) (ECONNREFUSED): check that the proxy runs and that HTTPS_PROXY names it, or leave out --with-proxy\n`);
+  const debugged = await runCli([...args, '--debug'], { env: env({ HTTPS_PROXY: `http://bob:s3cr3t@127.0.0.1:${port}` }) });
+  t.match(debugged.stderr, `debug: through the proxy http://127.0.0.1:${port} (from HTTPS_PROXY)\n`);
+  t.match(debugged.stderr, 'debug: error code PROXY_UNREACHABLE\n');
+  t.notMatch(debugged.stderr, /s3cr3t|bob/, 'neither the proxy password nor the user, with --debug');
 
   const otherCa = await createPrivateCa(rig.dir, 'Other');
   const proxyTls = await otherCa.issueServer('proxy', ['IP:127.0.0.1']);

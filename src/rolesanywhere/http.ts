@@ -1,6 +1,6 @@
 import { request as httpRequest, type ClientRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { closeSync, constants, fstatSync, openSync, readdirSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
 import { silent, type DebugLog } from '../debug.js';
@@ -29,7 +29,7 @@ export function createHttpSend(options: HttpOptions = {}): HttpSend {
       trust = { context: undefined };
     }
     if (trust === undefined) {
-      const decision = resolveTrust({ env, homeDirectory: homedir(), readText, listDirectory, builtInRoots: () => rootCertificates });
+      const decision = resolveTrust({ env, homeDirectory: homedir(), readText, listDirectory, fileIdentity, builtInRoots: () => rootCertificates });
       debug(decision.description);
       trust = { context: decision.ca === undefined ? undefined : createSecureContext({ ca: [...decision.ca] }) };
     }
@@ -110,6 +110,15 @@ function readText(path: string): string | undefined {
     return undefined;
   } finally {
     if (fd !== undefined) closeSync(fd);
+  }
+}
+
+function fileIdentity(path: string): string | undefined {
+  try {
+    const stat = statSync(path, { throwIfNoEntry: false });
+    return stat === undefined ? undefined : `${stat.dev}:${stat.ino}`;
+  } catch {
+    return undefined;
   }
 }
 

@@ -5,9 +5,8 @@ import { SignerError } from '../errors.js';
  * CLI and the reference helper (a Go program) read, first match wins:
  * 1. AWS_CA_BUNDLE, then 2. `ca_bundle` in the active profile of the AWS config file: the
  *    bundle replaces the built-in roots, as it does for the AWS CLI (botocore).
- * 3. SSL_CERT_FILE and SSL_CERT_DIR (colon-separated directories), as Go reads them on Linux:
- *    added to the built-in roots (Go on Linux also keeps reading the system directories, so
- *    there too they add to what is trusted).
+ * 3. SSL_CERT_FILE or SSL_CERT_DIR set: the system CAs as the reference helper (Go) reads them
+ *    on Linux (`goSystemRoots`), in place of Node's built-in roots.
  * 4. Nothing set: Node's built-in roots.
  * NODE_EXTRA_CA_CERTS is added in every case (Node applies it on its own only when no CA list
  * is given, so it is read here whenever one is).
@@ -28,6 +27,11 @@ export interface TrustDeps {
   readonly listDirectory: (path: string) => readonly string[] | undefined;
   /** Node's built-in roots (tls.rootCertificates). */
   readonly builtInRoots: () => readonly string[];
+  /**
+   * Which file a path ends at (device and inode, links followed), so a file reached through
+   * several names is read once: /etc/ssl/certs holds two links per certificate and the bundle.
+   */
+  readonly fileIdentity?: (path: string) => string | undefined;
 }
 
 export function resolveTrust(deps: TrustDeps): TrustDecision {
@@ -47,37 +51,81 @@ export function resolveTrust(deps: TrustDeps): TrustDecision {
   }
 
   const sslFile = nonEmpty(env['SSL_CERT_FILE']);
-  const sslDirs = nonEmpty(env['SSL_CERT_DIR'])?.split(':').filter((dir) => dir !== '') ?? [];
-  if (sslFile === undefined && sslDirs.length === 0) {
+  const sslDirs = nonEmpty(env['SSL_CERT_DIR'])?.split(':').filter((dir) => dir !== '');
+  if (sslFile === undefined && sslDirs === undefined) {
     return { description: 'trusting the built-in roots (and NODE_EXTRA_CA_CERTS if set)' };
   }
-  const added: string[] = [];
-  const notes: string[] = [];
-  if (sslFile !== undefined) {
-    const text = deps.readText(sslFile);
-    const found = text === undefined ? [] : pemCertificates(text);
-    added.push(...found);
-    notes.push(text === undefined ? `SSL_CERT_FILE ${sslFile} cannot be read (ignored, as Go does)` : `${found.length} from SSL_CERT_FILE ${sslFile}`);
+  const system = goSystemRoots(sslFile, sslDirs, deps);
+  const extra = extraCertificates(deps);
+  if (system.certificates.length === 0) {
+    return {
+      ca: distinct([...deps.builtInRoots(), ...extra.certificates]),
+      description: `trusting the built-in roots: ${system.notes.join(', ')} gave no certificate${extra.note}`,
+    };
   }
-  for (const dir of sslDirs) {
+  return {
+    ca: distinct([...system.certificates, ...extra.certificates]),
+    description: `trusting the system CAs as Go reads them, in place of the built-in roots: ${system.notes.join(', ')}${extra.note}`,
+  };
+}
+
+/** Where Go looks on Linux when SSL_CERT_FILE or SSL_CERT_DIR is not set (crypto/x509, root_linux.go). */
+export const GO_DEFAULT_CERT_FILES: readonly string[] = [
+  '/etc/ssl/certs/ca-certificates.crt',
+  '/etc/pki/tls/certs/ca-bundle.crt',
+  '/etc/ssl/ca-bundle.pem',
+  '/etc/pki/tls/cacert.pem',
+  '/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem',
+  '/etc/ssl/cert.pem',
+];
+export const GO_DEFAULT_CERT_DIRECTORIES: readonly string[] = ['/etc/ssl/certs', '/etc/pki/tls/certs'];
+
+/**
+ * The reference helper's trust store: Go's system roots on Linux are the first readable file
+ * (SSL_CERT_FILE, else the distribution bundle) plus every file in the directories (SSL_CERT_DIR,
+ * colon-separated, else the distribution's); what cannot be read is skipped.
+ */
+function goSystemRoots(sslFile: string | undefined, sslDirs: readonly string[] | undefined, deps: TrustDeps): { certificates: string[]; notes: string[] } {
+  const certificates: string[] = [];
+  const notes: string[] = [];
+  const seenFiles = new Set<string>();
+  /** False when this file was read already under another name. */
+  const firstVisit = (path: string): boolean => {
+    const identity = deps.fileIdentity?.(path);
+    if (identity === undefined) return true;
+    if (seenFiles.has(identity)) return false;
+    seenFiles.add(identity);
+    return true;
+  };
+  const files = sslFile === undefined ? GO_DEFAULT_CERT_FILES : [sslFile];
+  const fileLabel = sslFile === undefined ? 'file' : 'SSL_CERT_FILE';
+  const readable = files.map((path) => ({ path, text: deps.readText(path) })).find((file) => file.text !== undefined);
+  if (readable === undefined) {
+    notes.push(sslFile === undefined ? 'no distribution bundle' : `SSL_CERT_FILE ${sslFile} cannot be read (skipped, as Go does)`);
+  } else {
+    firstVisit(readable.path);
+    const found = pemCertificates(readable.text ?? '');
+    certificates.push(...found);
+    notes.push(`${found.length} from ${fileLabel} ${readable.path}`);
+  }
+  const dirLabel = sslDirs === undefined ? 'directory' : 'SSL_CERT_DIR';
+  for (const dir of sslDirs ?? GO_DEFAULT_CERT_DIRECTORIES) {
     const names = deps.listDirectory(dir);
     if (names === undefined) {
-      notes.push(`SSL_CERT_DIR entry ${dir} cannot be read (ignored, as Go does)`);
+      if (sslDirs !== undefined) notes.push(`SSL_CERT_DIR entry ${dir} cannot be read (skipped, as Go does)`);
       continue;
     }
     let count = 0;
     for (const name of [...names].sort()) {
-      const found = pemCertificates(deps.readText(`${dir.replace(/\/+$/, '')}/${name}`) ?? '');
+      const path = `${dir.replace(/\/+$/, '')}/${name}`;
+      if (!firstVisit(path)) continue;
+      const found = pemCertificates(deps.readText(path) ?? '');
       count += found.length;
-      added.push(...found);
+      certificates.push(...found);
     }
-    notes.push(`${count} from SSL_CERT_DIR ${dir}`);
+    notes.push(`${count} from ${dirLabel} ${dir}`);
   }
-  const extra = extraCertificates(deps);
-  return {
-    ca: distinct([...deps.builtInRoots(), ...added, ...extra.certificates]),
-    description: `trusting the built-in roots plus ${notes.join(', ')}${extra.note}`,
-  };
+  return { certificates, notes };
 }
 
 /** `ca_bundle` of the profile the AWS CLI would use ($AWS_PROFILE, else default) in $AWS_CONFIG_FILE or ~/.aws/config. */
@@ -145,7 +193,16 @@ function distinct(certificates: readonly string[]): string[] {
 
 /** The PEM certificate blocks of a bundle; comments, keys and DER files contribute nothing. */
 function pemCertificates(text: string): string[] {
-  return text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  const begin = '-----BEGIN CERTIFICATE-----';
+  const end = '-----END CERTIFICATE-----';
+  const found: string[] = [];
+  for (let from = text.indexOf(begin); from !== -1; from = text.indexOf(begin, from)) {
+    const stop = text.indexOf(end, from + begin.length);
+    if (stop === -1) break;
+    found.push(text.slice(from, stop + end.length));
+    from = stop + end.length;
+  }
+  return found;
 }
 
 function expandHome(path: string, home: string): string {

@@ -52,14 +52,45 @@ t.test('an unreadable or empty bundle is an error naming where it came from', as
   });
 });
 
-t.test('SSL_CERT_FILE and SSL_CERT_DIR add to the built-in roots; unreadable ones are skipped, as Go does', async (t) => {
+t.test('SSL_CERT_FILE and SSL_CERT_DIR: the system CAs as Go reads them replace the built-in roots; unreadable entries are skipped', async (t) => {
   const files = { '/ca.pem': pem('file'), '/d1/a.pem': pem('dir-a'), '/d1/b.der': 'binary', '/d2/c.crt': pem('dir-c') };
   const decision = resolveTrust(deps({ SSL_CERT_FILE: '/ca.pem', SSL_CERT_DIR: '/d1:/missing:/d2' }, files, { '/d1': ['b.der', 'a.pem'], '/d2': ['c.crt'] }));
-  t.same(decision.ca, [...ROOTS, pem('file'), pem('dir-a'), pem('dir-c')]);
-  t.equal(decision.description, 'trusting the built-in roots plus 1 from SSL_CERT_FILE /ca.pem, 1 from SSL_CERT_DIR /d1, SSL_CERT_DIR entry /missing cannot be read (ignored, as Go does), 1 from SSL_CERT_DIR /d2');
-  const missing = resolveTrust(deps({ SSL_CERT_FILE: '/nope.pem' }));
-  t.same(missing.ca, ROOTS);
-  t.equal(missing.description, 'trusting the built-in roots plus SSL_CERT_FILE /nope.pem cannot be read (ignored, as Go does)');
+  t.same(decision.ca, [pem('file'), pem('dir-a'), pem('dir-c')]);
+  t.equal(decision.description, 'trusting the system CAs as Go reads them, in place of the built-in roots: 1 from SSL_CERT_FILE /ca.pem, 1 from SSL_CERT_DIR /d1, SSL_CERT_DIR entry /missing cannot be read (skipped, as Go does), 1 from SSL_CERT_DIR /d2');
+});
+
+t.test('one of the two set: Go\'s default for the other (the distribution bundle, /etc/ssl/certs and /etc/pki/tls/certs)', async (t) => {
+  const files = { '/company.pem': pem('company'), '/etc/ssl/certs/system.pem': pem('system'), '/etc/pki/tls/certs/ca-bundle.crt': pem('rhel-bundle') };
+  const dirs = { '/etc/ssl/certs': ['system.pem'] };
+  const onlyFile = resolveTrust(deps({ SSL_CERT_FILE: '/company.pem' }, files, dirs));
+  t.same(onlyFile.ca, [pem('company'), pem('system')], 'a company CA in SSL_CERT_FILE adds to the system directories');
+  t.equal(onlyFile.description, 'trusting the system CAs as Go reads them, in place of the built-in roots: 1 from SSL_CERT_FILE /company.pem, 1 from directory /etc/ssl/certs');
+  const onlyDir = resolveTrust(deps({ SSL_CERT_DIR: '/corp' }, { ...files, '/corp/c.pem': pem('corp') }, { '/corp': ['c.pem'] }));
+  t.same(onlyDir.ca, [pem('rhel-bundle'), pem('corp')], 'the first distribution bundle that exists, then SSL_CERT_DIR');
+  t.equal(onlyDir.description, 'trusting the system CAs as Go reads them, in place of the built-in roots: 1 from file /etc/pki/tls/certs/ca-bundle.crt, 1 from SSL_CERT_DIR /corp');
+});
+
+t.test('nothing readable where Go would look: the built-in roots, said so', async (t) => {
+  const decision = resolveTrust(deps({ SSL_CERT_FILE: '/nope.pem' }));
+  t.same(decision.ca, ROOTS);
+  t.equal(decision.description, 'trusting the built-in roots: SSL_CERT_FILE /nope.pem cannot be read (skipped, as Go does) gave no certificate');
+});
+
+t.test('a file reached under several names (the links of /etc/ssl/certs, the bundle itself) is read once', async (t) => {
+  const files: Record<string, string> = { '/certs/bundle.crt': `${pem('a')}\n${pem('b')}`, '/certs/aaaa.0': pem('a'), '/certs/a.pem': pem('a'), '/certs/bbbb.0': pem('b') };
+  const identities: Record<string, string> = { '/certs/bundle.crt': 'bundle', '/certs/aaaa.0': 'a', '/certs/a.pem': 'a', '/certs/bbbb.0': 'b' };
+  const reads: string[] = [];
+  const decision = resolveTrust({
+    ...deps({ SSL_CERT_FILE: '/certs/bundle.crt', SSL_CERT_DIR: '/certs' }, files, { '/certs': Object.keys(files).map((path) => path.slice('/certs/'.length)) }),
+    readText: (path) => {
+      reads.push(path);
+      return files[path];
+    },
+    fileIdentity: (path) => identities[path],
+  });
+  t.same(reads.filter((path) => path.startsWith('/certs/')), ['/certs/bundle.crt', '/certs/a.pem', '/certs/bbbb.0'], 'the bundle once, the a link once, b once');
+  t.same(decision.ca, [pem('a'), pem('b')], 'and each certificate once');
+  t.equal(decision.description, 'trusting the system CAs as Go reads them, in place of the built-in roots: 2 from SSL_CERT_FILE /certs/bundle.crt, 2 from SSL_CERT_DIR /certs');
 });
 
 t.test('profileSetting reads the AWS config file format', async (t) => {

@@ -5,8 +5,6 @@ import { homedir } from 'node:os';
 import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
 import { silent, type DebugLog } from '../debug.js';
 import { flattenHeaders, readCappedBody, type HttpOptions, type HttpRequest, type HttpResponse, type HttpSend } from './http-wire.js';
-import { selectProxy } from './proxy-env.js';
-import { resolveTrust } from './trust.js';
 
 export type { HttpOptions, HttpRequest, HttpResponse, HttpSend } from './http-wire.js';
 export { MAX_RESPONSE_BYTES } from './http-wire.js';
@@ -22,13 +20,17 @@ export function createHttpSend(options: HttpOptions = {}): HttpSend {
   const env = options.env ?? process.env;
   const rejectUnauthorized = options.insecureSkipVerify !== true;
   let trust: { readonly context: SecureContext | undefined } | undefined;
-  /** Read once, and only when TLS is used: building a context of many CAs takes tens of ms. */
-  const trusted = (debug: DebugLog): SecureContext | undefined => {
+  /**
+   * Read once, and only when TLS is used (loaded then too, like the proxy code): reading CA
+   * settings and building a context of many CAs takes tens of ms.
+   */
+  const trusted = async (debug: DebugLog): Promise<SecureContext | undefined> => {
     if (trust === undefined && !rejectUnauthorized) {
       debug('not verifying TLS certificates (--no-verify-ssl)');
       trust = { context: undefined };
     }
     if (trust === undefined) {
+      const { resolveTrust } = await import('./trust.js');
       const decision = resolveTrust({ env, homeDirectory: homedir(), readText, listDirectory, fileIdentity, builtInRoots: () => rootCertificates });
       debug(decision.description);
       trust = { context: decision.ca === undefined ? undefined : createSecureContext({ ca: [...decision.ca] }) };
@@ -38,12 +40,13 @@ export function createHttpSend(options: HttpOptions = {}): HttpSend {
   return async (request) => {
     const debug = request.debug ?? silent;
     if (options.useProxyFromEnvironment === true) {
+      const { selectProxy } = await import('./proxy-env.js');
       const choice = selectProxy(request.url, env);
       if (choice.kind === 'proxy') {
         debug(`through the proxy ${choice.display} (from ${choice.variable})`);
         const { openTunnel, tunnelDropped } = await import('./http-proxy.js');
         const usesTls = request.url.protocol === 'https:' || choice.url.protocol === 'https:';
-        const secureContext = usesTls ? trusted(debug) : undefined;
+        const secureContext = usesTls ? await trusted(debug) : undefined;
         const socket = await openTunnel({ proxy: choice, target: request.url, signal: request.signal, secureContext, rejectUnauthorized });
         try {
           return await exchange(request, (target) => httpRequest({ ...target, createConnection: () => socket }));
@@ -59,7 +62,7 @@ export function createHttpSend(options: HttpOptions = {}): HttpSend {
       debug(`no proxy: ${choice.reason}`);
     }
     if (request.url.protocol !== 'https:') return exchange(request, (target) => httpRequest({ ...target, agent: false }));
-    const secureContext = trusted(debug);
+    const secureContext = await trusted(debug);
     return exchange(request, (target) =>
       httpsRequest({ ...target, agent: false, rejectUnauthorized, ...(secureContext !== undefined ? { secureContext } : {}) }),
     );

@@ -8,6 +8,8 @@ export function isolatedEnv(extra: Readonly<Record<string, string | undefined>> 
   for (const [key, value] of Object.entries(process.env)) {
     if (key.startsWith('AWS_') || key.startsWith('ROLES_ANYWHERE_') || key === 'TPM2TOOLS_TCTI' || key === 'TPM2OPENSSL_TCTI') continue;
     if (key.toLowerCase().endsWith('_proxy')) continue;
+    // CA settings the CLI reads (AWS_CA_BUNDLE goes with AWS_* above); NODE_EXTRA_CA_CERTS is Node's own.
+    if (key === 'SSL_CERT_FILE' || key === 'SSL_CERT_DIR') continue;
     env[key] = value;
   }
   env['AWS_EC2_METADATA_DISABLED'] = 'true';

@@ -17,6 +17,7 @@ export interface SigningFlags {
   endpoint?: string;
   verifySsl?: boolean;
   withProxy?: boolean;
+  timeout?: string;
   debug?: boolean;
   roleSessionName?: string;
   pkcs11Lib?: string;
@@ -58,6 +59,7 @@ export function addSigningOptions(command: Command): Command {
     .option('--endpoint <url>', 'CreateSession endpoint (default: https://rolesanywhere.<region>.amazonaws.com)')
     .option('--no-verify-ssl', 'do not verify the endpoint\'s TLS certificate (testing only)')
     .option('--with-proxy', 'send requests through HTTPS_PROXY/HTTP_PROXY (NO_PROXY honoured)')
+    .option('--timeout <seconds>', 'most seconds one CreateSession call may take, retries included, 1 to 300 (default 20)')
     .option('--role-session-name <name>', 'role session name (the profile must allow it)');
 }
 
@@ -93,7 +95,15 @@ export function sessionOptionsFrom(flags: SigningFlags): SessionOptions {
     ...(flags.endpoint !== undefined ? { endpoint: flags.endpoint } : {}),
     insecureSkipVerify: flags.verifySsl === false,
     withProxy: flags.withProxy === true,
+    ...(flags.timeout !== undefined ? { timeoutSeconds: parseTimeout(flags.timeout) } : {}),
   };
+}
+
+function parseTimeout(text: string): number {
+  if (!/^\d+(\.\d+)?$/.test(text)) {
+    throw new SignerError('USAGE', `--timeout ${JSON.stringify(text)} is not a number of seconds (1 to 300)`);
+  }
+  return Number(text);
 }
 
 function parseDuration(text: string): number {

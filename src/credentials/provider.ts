@@ -89,14 +89,15 @@ export function createCredentialSource(options: CredentialSourceOptions): Creden
  * touch), and where secrets come from: `pin`, `pkcs8Password`, `tpmKeyPassword`, each
  * `{ value }`, `{ source: 'file:/path' | '|command' }` or `{ envVar: 'NAME' }`.
  * Session: `trustAnchorArn`, `profileArn`, `roleArn` (required), `region`, `endpoint`,
- * `durationSeconds` (default 3600), `roleSessionName`, `withProxy`, `insecureSkipVerify`.
+ * `durationSeconds` (default 3600), `roleSessionName`, `withProxy`, `insecureSkipVerify`,
+ * `timeoutSeconds` (the whole CreateSession call, retries included; default 20, as `--timeout`).
  */
 export interface RolesAnywhereProviderOptions extends IdentityOptions, SessionOptions {
   /** Secret-free progress lines; default silent. */
   readonly debug?: (line: string) => void;
   /** For tests; defaults to the system clock. */
   readonly clock?: () => Date;
-  /** For tests; defaults to undici with the options above. */
+  /** For tests; defaults to node:http(s) (through a CONNECT tunnel with `withProxy`) with the options above. */
   readonly send?: HttpSend;
   /** Tuning of the refresh schedule (refresh-ahead, intervals); defaults suit most uses. */
   readonly refresh?: Pick<RefresherOptions, 'refreshAheadMs' | 'jitterMs' | 'minIntervalMs' | 'maxBackoffMs' | 'usableMarginMs'>;

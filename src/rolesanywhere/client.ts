@@ -2,7 +2,7 @@ import { SignerError, type SignerErrorCode } from '../errors.js';
 import type { DebugLog } from '../debug.js';
 import type { Credentials } from '../credentials/types.js';
 import type { CreateSessionHttpRequest } from './request.js';
-import type { HttpSend, HttpResponse } from './http.js';
+import type { HttpSend, HttpResponse } from './http-wire.js';
 
 /** Signs the request anew for each attempt: X-Amz-Date must be fresh on a retry. */
 export type SignAttempt = (request: CreateSessionHttpRequest) => Promise<Readonly<Record<string, string>>>;
@@ -14,30 +14,55 @@ export interface CreateSessionOptions {
   readonly debug: DebugLog;
   /** Total attempts, the first included. */
   readonly maxAttempts?: number;
-  /** Per-attempt timeout. */
-  readonly timeoutMs?: number;
+  /** The whole call, retries and their pauses included, from the first request sent (--timeout). */
+  readonly deadlineMs?: number;
+  /** The most one attempt may take, so a hung connection still leaves time for a retry. */
+  readonly attemptTimeoutMs?: number;
   readonly sleep?: (ms: number) => Promise<void>;
   readonly random?: () => number;
+  /** Monotonic milliseconds; default performance.now. */
+  readonly now?: () => number;
 }
+
+/** Attempts per CreateSession call, the first included (documented in docs/cli.md). */
+export const MAX_ATTEMPTS = 3;
+/**
+ * Default of --timeout. The SDKs that bound a credential_process at all do so at 30 s
+ * (smithy-python) and 60 s (Go v2); botocore and JS v3 wait for ever. 20 s leaves an SDK room
+ * for the key's own time (PIN, touch) and still ends well before theirs.
+ */
+export const DEFAULT_DEADLINE_SECONDS = 20;
+const ATTEMPT_TIMEOUT_MS = 10_000;
+/** No new attempt starts with less time than this left: it could not finish. */
+const MIN_ATTEMPT_MS = 250;
 
 const retryableStatus = new Set([408, 429, 500, 502, 503, 504]);
 
 /**
- * Calls CreateSession with retries on throttling, server errors and network failures only
- * (never on 4xx answers about the request: repeating them cannot help and costs hardware
- * signatures), then maps the answer into Credentials or a coded error.
+ * Calls CreateSession with retries on throttling, server errors and network failures that can
+ * pass (never on 4xx answers about the request, an untrusted certificate, a proxy that refuses,
+ * or an oversized answer: repeating them cannot help and costs hardware signatures), all within
+ * one deadline, then maps the answer into Credentials or a coded error.
  */
 export async function createSession(options: CreateSessionOptions): Promise<Credentials> {
-  const maxAttempts = options.maxAttempts ?? 3;
-  const timeoutMs = options.timeoutMs ?? 10_000;
+  const maxAttempts = options.maxAttempts ?? MAX_ATTEMPTS;
+  const deadlineMs = options.deadlineMs ?? DEFAULT_DEADLINE_SECONDS * 1000;
+  const attemptTimeoutMs = options.attemptTimeoutMs ?? ATTEMPT_TIMEOUT_MS;
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const random = options.random ?? Math.random;
+  const now = options.now ?? (() => performance.now());
   const target = `${options.request.url.origin}${options.request.path}`;
+  let deadline: number | undefined;
 
   for (let attempt = 1; ; attempt++) {
     const headers = await options.sign(options.request);
-    options.debug(`POST ${target} (attempt ${attempt} of ${maxAttempts})`);
-    const started = performance.now();
+    // The clock starts with the first request: opening the key (PIN, touch) is not network time.
+    deadline ??= now() + deadlineMs;
+    const remaining = deadline - now();
+    const timeoutMs = Math.max(1, Math.floor(Math.min(attemptTimeoutMs, remaining)));
+    const cutByDeadline = timeoutMs < attemptTimeoutMs;
+    options.debug(`POST ${target} (attempt ${attempt} of ${maxAttempts}, ${Math.ceil(timeoutMs / 1000)} s at most)`);
+    const started = now();
     let response: HttpResponse;
     try {
       response = await options.send({
@@ -46,19 +71,33 @@ export async function createSession(options: CreateSessionOptions): Promise<Cred
         headers,
         body: options.request.body,
         signal: AbortSignal.timeout(timeoutMs),
+        debug: options.debug,
       });
     } catch (cause) {
-      const failure = networkError(target, cause, timeoutMs);
-      options.debug(`no answer: ${failure.message}`);
-      if (attempt >= maxAttempts) throw failure;
-      await sleep(backoffMs(attempt, random));
+      const failure = networkError(target, cause, cutByDeadline ? { deadlineMs } : { timeoutMs });
+      options.debug(`no answer: ${failure.error.message}`);
+      if (!failure.retryable) throw failure.error;
+      await pauseBeforeRetry(attempt, failure.error);
       continue;
     }
-    options.debug(`answer ${response.status} after ${Math.round(performance.now() - started)} ms`);
+    options.debug(`answer ${response.status} after ${Math.round(now() - started)} ms`);
     if (response.status === 201) return parseCredentials(response, target);
     const failure = serviceError(response, target);
-    if (!retryableStatus.has(response.status) || attempt >= maxAttempts) throw failure;
-    await sleep(backoffMs(attempt, random));
+    if (!retryableStatus.has(response.status)) throw failure;
+    await pauseBeforeRetry(attempt, failure);
+  }
+
+  /** Throws `failure` when no attempt is left, or no time for one; else waits the backoff. */
+  async function pauseBeforeRetry(attempt: number, failure: SignerError): Promise<void> {
+    if (attempt >= maxAttempts) throw failure;
+    const pause = backoffMs(attempt, random);
+    const left = (deadline ?? 0) - now() - pause;
+    if (left < MIN_ATTEMPT_MS) {
+      options.debug(`not retrying: the ${deadlineMs / 1000} s deadline (--timeout) leaves no time for another attempt`);
+      throw failure;
+    }
+    options.debug(`retrying in ${pause} ms`);
+    await sleep(pause);
   }
 }
 
@@ -68,23 +107,31 @@ function backoffMs(attempt: number, random: () => number): number {
   return Math.floor(random() * ceiling);
 }
 
-function networkError(target: string, cause: unknown, timeoutMs: number): SignerError {
+/**
+ * Errors the HTTP layer already worded (a proxy that says no, an oversized answer, an unusable
+ * CA setting) pass through unretried; others are worded here, and only timeouts and broken
+ * connections are worth another attempt.
+ */
+function networkError(target: string, cause: unknown, limit: { timeoutMs: number } | { deadlineMs: number }): { error: SignerError; retryable: boolean } {
+  const made = (error: SignerError, retryable: boolean): { error: SignerError; retryable: boolean } => ({ error, retryable });
+  if (cause instanceof SignerError) return made(cause, cause.code === 'NETWORK_ERROR');
   const name = (cause as { name?: string }).name;
   if (name === 'TimeoutError' || name === 'AbortError') {
-    return new SignerError('NETWORK_ERROR', `no answer from ${target} within ${timeoutMs / 1000} s: check --endpoint and your network or proxy`, { cause });
+    const within = 'deadlineMs' in limit ? `within the ${limit.deadlineMs / 1000} s deadline (--timeout)` : `within ${limit.timeoutMs / 1000} s`;
+    return made(new SignerError('NETWORK_ERROR', `no answer from ${target} ${within}: check --endpoint and your network or proxy`, { cause }), 'timeoutMs' in limit);
   }
   const code = findErrorCode(cause);
   if (code !== undefined && tlsVerificationCodes.test(code)) {
-    return new SignerError('NETWORK_ERROR', `the TLS certificate of ${target} is not trusted (${code}): fix the endpoint's certificate or add its CA with NODE_EXTRA_CA_CERTS (--no-verify-ssl skips the check, for tests only)`, { cause });
+    return made(new SignerError('TLS_UNTRUSTED', `the TLS certificate of ${target} is not trusted (${code}): fix the endpoint's certificate or add its CA (behind a TLS-inspecting proxy: your company's CA) with AWS_CA_BUNDLE, SSL_CERT_FILE or NODE_EXTRA_CA_CERTS (--no-verify-ssl skips the check, for tests only)`, { cause }), false);
   }
   const detail = code === undefined ? 'connection failed' : code;
-  return new SignerError('NETWORK_ERROR', `cannot reach ${target} (${detail}): check --endpoint, the network and any proxy settings`, { cause });
+  return made(new SignerError('NETWORK_ERROR', `cannot reach ${target} (${detail}): check --endpoint, the network and any proxy settings`, { cause }), true);
 }
 
 /** OpenSSL's verification failures as Node reports them (DEPTH_ZERO_SELF_SIGNED_CERT, ...). */
 const tlsVerificationCodes = /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ERR_TLS_CERT_ALTNAME_INVALID/;
 
-/** undici wraps socket errors (ECONNREFUSED, ENOTFOUND, certificate errors) in `cause`. */
+/** Socket errors may arrive wrapped (a `cause` chain): take the first code. */
 function findErrorCode(error: unknown): string | undefined {
   let current: unknown = error;
   for (let depth = 0; depth < 5 && current !== undefined && current !== null; depth++) {

@@ -6,7 +6,7 @@ import { signRequest } from '../sigv4x509/index.js';
 import { parseArn } from './arn.js';
 import { resolveEndpoint, type ResolvedEndpoint } from './endpoint.js';
 import { buildCreateSessionRequest, type CreateSessionHttpRequest, type CreateSessionParameters } from './request.js';
-import { createSession } from './client.js';
+import { createSession, DEFAULT_DEADLINE_SECONDS } from './client.js';
 import { createHttpSend, type HttpSend } from './http.js';
 
 /** The CreateSession half of the configuration: what to ask for and where. */
@@ -22,6 +22,8 @@ export interface SessionOptions {
   readonly insecureSkipVerify?: boolean;
   /** --with-proxy: honour HTTPS_PROXY/HTTP_PROXY/NO_PROXY (as the reference helper does). */
   readonly withProxy?: boolean;
+  /** --timeout: seconds the whole CreateSession call may take, retries included (default 20). */
+  readonly timeoutSeconds?: number;
 }
 
 /** A validated, ready-to-sign session request; reused for every refresh in long-running modes. */
@@ -29,10 +31,15 @@ export interface PreparedSession {
   readonly endpoint: ResolvedEndpoint;
   readonly request: CreateSessionHttpRequest;
   readonly send: HttpSend;
+  /** The whole CreateSession call, retries included. */
+  readonly deadlineMs: number;
 }
 
 export const MIN_DURATION_SECONDS = 900;
 export const MAX_DURATION_SECONDS = 43_200;
+/** --timeout bounds: one second is too short to be meant; beyond five minutes an SDK has long given up. */
+export const MIN_TIMEOUT_SECONDS = 1;
+export const MAX_TIMEOUT_SECONDS = 300;
 
 /** Checks every flag CreateSession depends on, before any key is opened or PIN asked for. */
 export function prepareSession(options: SessionOptions, send?: HttpSend): PreparedSession {
@@ -45,6 +52,10 @@ export function prepareSession(options: SessionOptions, send?: HttpSend): Prepar
   }
   if (options.roleSessionName !== undefined && !/^[\w+=,.@-]{2,64}$/.test(options.roleSessionName)) {
     throw new SignerError('CONFIG_INVALID', '--role-session-name must be 2 to 64 characters of letters, digits and _+=,.@-');
+  }
+  const timeoutSeconds = options.timeoutSeconds ?? DEFAULT_DEADLINE_SECONDS;
+  if (!Number.isFinite(timeoutSeconds) || timeoutSeconds < MIN_TIMEOUT_SECONDS || timeoutSeconds > MAX_TIMEOUT_SECONDS) {
+    throw new SignerError('CONFIG_INVALID', `--timeout ${timeoutSeconds} is out of range: use seconds from ${MIN_TIMEOUT_SECONDS} to ${MAX_TIMEOUT_SECONDS}`);
   }
   const endpoint = resolveEndpoint({
     ...(options.endpoint !== undefined ? { endpoint: options.endpoint } : {}),
@@ -62,7 +73,8 @@ export function prepareSession(options: SessionOptions, send?: HttpSend): Prepar
   return {
     endpoint,
     request: buildCreateSessionRequest(endpoint, parameters),
-    send: send ?? createHttpSend({ insecureSkipVerify: options.insecureSkipVerify === true, useProxyFromEnvironment: options.withProxy === true && !isLoopback(endpoint.url) }),
+    send: send ?? createHttpSend({ insecureSkipVerify: options.insecureSkipVerify === true, useProxyFromEnvironment: options.withProxy === true }),
+    deadlineMs: timeoutSeconds * 1000,
   };
 }
 
@@ -78,6 +90,7 @@ export async function requestCredentials(
   return createSession({
     request: session.request,
     send: session.send,
+    deadlineMs: session.deadlineMs,
     debug: deps.debug,
     sign: async (request) => {
       const signed = await signRequest(request, {
@@ -98,8 +111,4 @@ export async function requestCredentials(
 function requireFlag(value: string | undefined, flag: string): string {
   if (value === undefined || value === '') throw new SignerError('USAGE', `${flag} is required`);
   return value;
-}
-
-function isLoopback(url: URL): boolean {
-  return url.hostname === 'localhost' || url.hostname.startsWith('127.') || url.hostname === '[::1]';
 }

@@ -138,3 +138,25 @@ t.test('a wrong key password is not retried: later calls repeat the error withou
   reads = (await import('node:fs')).readFileSync(join(rig.dir, 'password-reads'), 'utf8').split('\n').length - 1;
   t.equal(reads, 1, 'the password source was read once');
 });
+
+t.test('timeoutSeconds bounds the whole CreateSession call, as --timeout does, and is checked up front', async (t) => {
+  t.throws(() => fromRolesAnywhere({ ...base, timeoutSeconds: 0 }), { code: 'CONFIG_INVALID', message: '--timeout 0 is out of range: use seconds from 1 to 300' });
+  // An endpoint that accepts connections and never answers.
+  let connections = 0;
+  const sockets: Array<{ destroy(): void }> = [];
+  const silent = createServer((socket) => {
+    connections++;
+    sockets.push(socket);
+  });
+  silent.listen(0, '127.0.0.1');
+  await once(silent, 'listening');
+  t.teardown(() => {
+    for (const socket of sockets) socket.destroy();
+    silent.close();
+  });
+  const port = (silent.address() as { port: number }).port;
+  const credentials = fromRolesAnywhere({ ...base, endpoint: `http://127.0.0.1:${port}`, timeoutSeconds: 1 });
+  t.teardown(() => credentials.close());
+  await t.rejects(credentials(), { code: 'NETWORK_ERROR', message: `no answer from http://127.0.0.1:${port}/sessions within the 1 s deadline (--timeout): check --endpoint and your network or proxy` });
+  t.equal(connections, 1, 'the deadline left no time for a retry');
+});

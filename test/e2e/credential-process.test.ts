@@ -143,7 +143,7 @@ t.test('--debug explains each step and prints no secret', async (t) => {
   t.match(result.stderr, /debug: opening file key source/);
   t.match(result.stderr, /debug: public key matches the certificate/);
   t.match(result.stderr, /debug: signed with AWS4-X509-ECDSA-SHA256 \(verified against the certificate\)/);
-  t.match(result.stderr, /debug: POST http:\/\/127\.0\.0\.1:\d+\/sessions \(attempt 1 of 3\)/);
+  t.match(result.stderr, /debug: POST http:\/\/127\.0\.0\.1:\d+\/sessions \(attempt 1 of 3, 10 s at most\)/);
   t.match(result.stderr, /debug: answer 201/);
   t.notOk(result.stderr.includes(secret ?? '<none>'), 'no secret access key on stderr');
   t.notOk(result.stderr.includes(token ?? '<none>'), 'no session token on stderr');

@@ -99,7 +99,7 @@ t.test('HTTPS endpoint: an untrusted certificate is refused clearly; --no-verify
   const refused = await runCli(args);
   t.not(refused.code, 0);
   t.equal(refused.stdout, '');
-  t.equal(refused.stderr, `roles-anywhere-signer: the TLS certificate of ${emulator.url}/sessions is not trusted (DEPTH_ZERO_SELF_SIGNED_CERT): fix the endpoint's certificate or add its CA with NODE_EXTRA_CA_CERTS (--no-verify-ssl skips the check, for tests only)\n`);
+  t.equal(refused.stderr, `roles-anywhere-signer: the TLS certificate of ${emulator.url}/sessions is not trusted (DEPTH_ZERO_SELF_SIGNED_CERT): fix the endpoint's certificate or add its CA (behind a TLS-inspecting proxy: your company's CA) with AWS_CA_BUNDLE, SSL_CERT_FILE or NODE_EXTRA_CA_CERTS (--no-verify-ssl skips the check, for tests only)\n`);
 
   const accepted = await runCli([...args, '--no-verify-ssl']);
   t.equal(accepted.stderr, '');

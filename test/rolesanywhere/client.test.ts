@@ -2,7 +2,7 @@ import t from 'tap';
 import { createSession } from '../../src/rolesanywhere/client.js';
 import { buildCreateSessionRequest } from '../../src/rolesanywhere/request.js';
 import type { HttpRequest, HttpResponse, HttpSend } from '../../src/rolesanywhere/http.js';
-import type { SignerError } from '../../src/errors.js';
+import { SignerError as SignerErrorClass, type SignerError } from '../../src/errors.js';
 
 const request = buildCreateSessionRequest(
   { url: new URL('http://127.0.0.1:9/'), region: 'us-east-1' },
@@ -109,4 +109,78 @@ t.test('network failures name the cause; timeouts say so', async (t) => {
   const timeout = Object.assign(new Error('timed out'), { name: 'TimeoutError' });
   const timed = await run([timeout], 1);
   t.equal('error' in timed.outcome && timed.outcome.error.message, 'no answer from http://127.0.0.1:9/sessions within 10 s: check --endpoint and your network or proxy');
+});
+
+/** A clock that only moves when the test says: each send takes `sendMs`, each pause its length. */
+async function runTimed(answers: Array<HttpResponse | Error>, options: { sendMs: number; maxAttempts: number; deadlineMs: number }) {
+  let clock = 0;
+  const { send: scriptedSend, sent } = scripted(answers);
+  const lines: string[] = [];
+  const sleeps: number[] = [];
+  const outcome = await createSession({
+    request,
+    send: async (req) => {
+      clock += options.sendMs;
+      return scriptedSend(req);
+    },
+    sign: async () => ({ authorization: 'sig' }),
+    debug: (line) => lines.push(line),
+    maxAttempts: options.maxAttempts,
+    deadlineMs: options.deadlineMs,
+    now: () => clock,
+    sleep: async (ms) => {
+      sleeps.push(ms);
+      clock += ms;
+    },
+    random: () => 0.5,
+  }).then(
+    (value) => ({ value }),
+    (error: SignerError) => ({ error }),
+  );
+  return { outcome, sent, lines, sleeps, elapsed: () => clock };
+}
+
+t.test('the deadline covers the whole call: later attempts get what is left, none starts without time', async (t) => {
+  const reset = Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+  const { outcome, sent, lines } = await runTimed([reset, reset, reset, reset, reset], { sendMs: 9000, maxAttempts: 5, deadlineMs: 20_000 });
+  t.equal(sent.length, 3, 'the fourth attempt would start after the deadline');
+  t.same(lines.filter((line) => line.startsWith('POST')), [
+    'POST http://127.0.0.1:9/sessions (attempt 1 of 5, 10 s at most)',
+    'POST http://127.0.0.1:9/sessions (attempt 2 of 5, 10 s at most)',
+    'POST http://127.0.0.1:9/sessions (attempt 3 of 5, 2 s at most)',
+  ]);
+  t.ok(lines.includes('not retrying: the 20 s deadline (--timeout) leaves no time for another attempt'));
+  t.match(outcome, { error: { code: 'NETWORK_ERROR', message: 'cannot reach http://127.0.0.1:9/sessions (ECONNRESET): check --endpoint, the network and any proxy settings' } });
+});
+
+t.test('an attempt cut short by the deadline says so and is the last', async (t) => {
+  const timeout = Object.assign(new Error('timed out'), { name: 'TimeoutError' });
+  const { outcome, sent } = await runTimed([new Error('first'), timeout, json(201, okBody)], { sendMs: 3000, maxAttempts: 3, deadlineMs: 5000 });
+  t.equal(sent.length, 2);
+  t.match(outcome, { error: { code: 'NETWORK_ERROR', message: 'no answer from http://127.0.0.1:9/sessions within the 5 s deadline (--timeout): check --endpoint and your network or proxy' } });
+});
+
+t.test('a throttled endpoint is retried only while the deadline allows', async (t) => {
+  const { outcome, sent, sleeps } = await runTimed([json(429, { message: 'slow' }), json(429, { message: 'slow' }), json(201, okBody)], { sendMs: 1000, maxAttempts: 3, deadlineMs: 1200 });
+  t.equal(sent.length, 1, 'a pause and a second attempt would not fit in 1.2 s');
+  t.same(sleeps, []);
+  t.match(outcome, { error: { code: 'CREATE_SESSION_THROTTLED' } });
+});
+
+t.test('what cannot pass on a retry is tried once: proxy refusals, untrusted certificates, oversized answers', async (t) => {
+  const cases: ReadonlyArray<readonly [string, Error, string]> = [
+    ['407', new SignerErrorClass('PROXY_AUTH_REQUIRED', 'the proxy ... requires authentication'), 'PROXY_AUTH_REQUIRED'],
+    ['502 tunnel', new SignerErrorClass('PROXY_TUNNEL_FAILED', 'the proxy ... refused the tunnel'), 'PROXY_TUNNEL_FAILED'],
+    ['proxy down', new SignerErrorClass('PROXY_UNREACHABLE', 'cannot connect to the proxy'), 'PROXY_UNREACHABLE'],
+    ['too large', new SignerErrorClass('RESPONSE_TOO_LARGE', 'more than 1 MiB'), 'RESPONSE_TOO_LARGE'],
+    ['untrusted', Object.assign(new Error('self-signed certificate'), { code: 'DEPTH_ZERO_SELF_SIGNED_CERT' }), 'TLS_UNTRUSTED'],
+    ['wrong name', Object.assign(new Error('altname'), { code: 'ERR_TLS_CERT_ALTNAME_INVALID' }), 'TLS_UNTRUSTED'],
+  ];
+  for (const [name, failure, code] of cases) {
+    const { outcome, sent } = await run([failure, json(201, okBody)]);
+    t.equal(sent.length, 1, `${name}: one attempt`);
+    t.match(outcome, { error: { code } }, name);
+  }
+  const { outcome } = await run([Object.assign(new Error('x'), { code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' })]);
+  t.equal('error' in outcome && outcome.error.message, "the TLS certificate of http://127.0.0.1:9/sessions is not trusted (UNABLE_TO_VERIFY_LEAF_SIGNATURE): fix the endpoint's certificate or add its CA (behind a TLS-inspecting proxy: your company's CA) with AWS_CA_BUNDLE, SSL_CERT_FILE or NODE_EXTRA_CA_CERTS (--no-verify-ssl skips the check, for tests only)");
 });

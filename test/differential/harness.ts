@@ -1,0 +1,44 @@
+/**
+ * Running the two programs side by side: the reference on the real clock, ours with its clock
+ * frozen (libfaketime) at the second the reference signed, so that X-Amz-Date and everything
+ * signed with it can be equal.
+ */
+import type { Test } from 'tap';
+import { run, runCli, isolatedEnv, type RunResult } from '../helpers/cli.js';
+import { findLibfaketime, findReferenceHelper, frozenClockEnv, type ReferenceHelper } from './reference.js';
+
+export interface SideBySide {
+  readonly reference: ReferenceHelper;
+  readonly libfaketime: string;
+}
+
+/** The reference and libfaketime, or the reason the comparison cannot run here. */
+export async function findSideBySide(): Promise<{ ok: true; value: SideBySide } | { ok: false; reason: string }> {
+  const reference = await findReferenceHelper();
+  if (!reference.ok) return reference;
+  const libfaketime = findLibfaketime();
+  if (!libfaketime.ok) return libfaketime;
+  return { ok: true, value: { reference: reference.value, libfaketime: libfaketime.value } };
+}
+
+/** tap's skip option: false to run, or the reason shown in the report. */
+export function skipUnless(found: { ok: true } | { ok: false; reason: string }): false | string {
+  return found.ok ? false : found.reason;
+}
+
+export function runReference(sides: SideBySide, args: readonly string[], extraEnv: Record<string, string> = {}): Promise<RunResult> {
+  return run(sides.reference.path, args, { env: isolatedEnv(extraEnv), timeoutMs: 60_000 });
+}
+
+export function runOurs(args: readonly string[], extraEnv: Record<string, string> = {}): Promise<RunResult> {
+  return runCli(args, { env: isolatedEnv(extraEnv), timeoutMs: 60_000 });
+}
+
+export function runOursAt(sides: SideBySide, at: Date, args: readonly string[], extraEnv: Record<string, string> = {}): Promise<RunResult> {
+  return runOurs(args, { ...extraEnv, ...frozenClockEnv(sides.libfaketime, at) });
+}
+
+/** Asserts a run succeeded, showing stderr when it did not. */
+export function assertSucceeded(t: Test, who: string, result: RunResult): void {
+  t.equal(result.code, 0, `${who} exits 0${result.code === 0 ? '' : `: ${result.stderr.trim()}`}`);
+}

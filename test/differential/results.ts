@@ -1,0 +1,90 @@
+/**
+ * What the differential suite found, one row per comparison. The tests assert each row: a case
+ * whose observed differences are not exactly `differences` fails. docs/migration.md's table is
+ * generated from these rows (scripts/differential-table.ts) and a test checks that the committed
+ * table is the generated one, so the doc cannot claim what the suite does not check.
+ *
+ * `differences` names what differs, in the vocabulary of compare.ts (header:NAME,
+ * authorization:PART, framing:..., request:...) or of the test that checks the row.
+ */
+export const TABLE_REFERENCE_VERSION = 'v1.5.0';
+
+export type Outcome = 'identical' | 'equivalent' | 'differs on purpose' | 'not compared';
+
+export interface ResultRow {
+  readonly id: string;
+  readonly area: string;
+  readonly comparison: string;
+  readonly outcome: Outcome;
+  /** Machine-checked: the sorted list of differences the test observes with TABLE_REFERENCE_VERSION. */
+  readonly differences: readonly string[];
+  /** Why they differ, or why there is no comparison. */
+  readonly note: string;
+}
+
+/** What every CreateSession request of the reference has that ours has not, and why. */
+const WIRE_DIFFERENCES = [
+  'authorization:signature',
+  'authorization:signedHeaders',
+  'framing:header-order-and-case',
+  'header:accept-encoding',
+  'header:amz-sdk-invocation-id',
+  'header:amz-sdk-request',
+  'header:connection',
+  'header:user-agent',
+] as const;
+
+const WIRE_NOTE =
+  'Same request line, body, Host, Content-Type, Content-Length, X-Amz-Date, X-Amz-X509, X-Amz-X509-Chain and Credential=. ' +
+  'The reference (AWS SDK for Go v2) also sends and signs Amz-Sdk-Invocation-Id (a random UUID per call) and Amz-Sdk-Request, ' +
+  'so its SignedHeaders and Signature cannot equal anyone\'s; it adds User-Agent and Accept-Encoding: gzip; ours sends Connection: close. ' +
+  'Header order and name case differ (HTTP framing; names are case-insensitive).';
+
+const requestRow = (id: string, comparison: string): ResultRow => ({
+  id,
+  area: 'CreateSession request',
+  comparison,
+  outcome: 'equivalent',
+  differences: WIRE_DIFFERENCES,
+  note: WIRE_NOTE,
+});
+
+export const RESULT_ROWS: readonly ResultRow[] = [
+  requestRow('request-rsa2048', 'RSA-2048 key file'),
+  requestRow('request-rsa2048-intermediates', 'RSA-2048 key file, --intermediates'),
+  requestRow('request-rsa3072-intermediates', 'RSA-3072 key file, --intermediates'),
+  requestRow('request-rsa2048-session-name', 'RSA-2048, --role-session-name'),
+  requestRow('request-rsa2048-duration', 'RSA-2048, --session-duration 900'),
+  requestRow('request-ec-p256', 'EC P-256 key file, --intermediates (both accepted by the emulator)'),
+  requestRow('request-ec-p384', 'EC P-384 key file, --intermediates (both accepted by the emulator)'),
+  {
+    id: 'resign-rsa',
+    area: 'SigV4-X509 signature',
+    comparison: "RSA-2048 and RSA-3072: our core re-signs the reference's own request (its headers, date, key)",
+    outcome: 'identical',
+    differences: [],
+    note: 'Authorization byte for byte identical: same canonical request, string to sign and PKCS#1 v1.5 signature.',
+  },
+  {
+    id: 'resign-ec',
+    area: 'SigV4-X509 signature',
+    comparison: "EC P-256 and P-384: the reference's signature over the string to sign our core builds from its request",
+    outcome: 'identical',
+    differences: [],
+    note: 'The reference\'s ECDSA signature verifies over our string to sign (ECDSA is randomized: signatures themselves always differ).',
+  },
+  {
+    id: 'credential-process-stdout',
+    area: 'credential-process',
+    comparison: 'stdout for the same CreateSession answer',
+    outcome: 'identical',
+    differences: [],
+    note: 'Byte for byte: compact JSON, same key order, no trailing newline.',
+  },
+];
+
+export function resultRow(id: string): ResultRow {
+  const row = RESULT_ROWS.find((candidate) => candidate.id === id);
+  if (row === undefined) throw new Error(`results.ts has no row ${id}`);
+  return row;
+}

@@ -3,8 +3,10 @@
  * frozen (libfaketime) at the second the reference signed, so that X-Amz-Date and everything
  * signed with it can be equal.
  */
+import { spawn } from 'node:child_process';
 import type { Test } from 'tap';
 import { run, runCli, isolatedEnv, type RunResult } from '../helpers/cli.js';
+import { cliPath } from '../helpers/paths.js';
 import { findLibfaketime, findReferenceHelper, frozenClockEnv, type ReferenceHelper } from './reference.js';
 
 export interface SideBySide {
@@ -41,4 +43,24 @@ export function runOursAt(sides: SideBySide, at: Date, args: readonly string[], 
 /** Asserts a run succeeded, showing stderr when it did not. */
 export function assertSucceeded(t: Test, who: string, result: RunResult): void {
   t.equal(result.code, 0, `${who} exits 0${result.code === 0 ? '' : `: ${result.stderr.trim()}`}`);
+}
+
+/** Our CLI's path, for runBytes. */
+export const ourCli = cliPath;
+
+/** Like run(), with stdout as bytes (sign-string --format bin). */
+export function runBytes(command: string, args: readonly string[], extraEnv: Record<string, string> = {}): Promise<{ code: number | null; stdout: Buffer; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { env: isolatedEnv(extraEnv), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const chunks: Buffer[] = [];
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout: Buffer.concat(chunks), stderr });
+    });
+  });
 }

@@ -81,6 +81,38 @@ export const RESULT_ROWS: readonly ResultRow[] = [
     differences: [],
     note: 'Byte for byte: compact JSON, same key order, no trailing newline.',
   },
+  {
+    id: 'sign-string-rsa',
+    area: 'sign-string',
+    comparison: 'RSA-2048 key file, --format json|text|bin x --digest SHA256|SHA384|SHA512',
+    outcome: 'identical',
+    differences: [],
+    note: 'All 9 outputs byte for byte identical (PKCS#1 v1.5 is deterministic).',
+  },
+  {
+    id: 'sign-string-ec',
+    area: 'sign-string',
+    comparison: 'EC P-256 and P-384 key files, every --format and --digest',
+    outcome: 'equivalent',
+    differences: ['signature bytes'],
+    note: 'Same output form; both signatures verify over the same fixed test string with the chosen digest (ECDSA is randomized).',
+  },
+  {
+    id: 'sign-string-no-certificate',
+    area: 'sign-string',
+    comparison: 'a key file without --certificate',
+    outcome: 'differs on purpose',
+    differences: ['exit code', 'stdout'],
+    note: 'The reference fails ("undefined certificate value", exit 1); ours signs: the test string needs only the key.',
+  },
+  {
+    id: 'read-certificate-data',
+    area: 'read-certificate-data',
+    comparison: 'RSA-2048, EC P-256 and EC P-384 certificate files',
+    outcome: 'identical',
+    differences: [],
+    note: 'stdout byte for byte identical.',
+  },
 ];
 
 export function resultRow(id: string): ResultRow {

@@ -113,6 +113,14 @@ export const RESULT_ROWS: readonly ResultRow[] = [
     differences: [],
     note: 'stdout byte for byte identical.',
   },
+  {
+    id: 'bad-input',
+    area: 'bad input',
+    comparison: 'a corpus of 35 bad inputs (missing or malformed flags, wrong files, mismatched key, bad ARNs, out-of-range duration, unreachable endpoint, unknown trust anchor)',
+    outcome: 'differs on purpose',
+    differences: ['exit code for usage errors', 'stderr text'],
+    note: 'Both refuse every entry with nothing on stdout. Usage errors (unknown or malformed flags, missing required flags, unknown command) exit 2 here, 1 in the reference; ours says what was wrong in one line, the reference prints usage text or a Go error.',
+  },
 ];
 
 export function resultRow(id: string): ResultRow {

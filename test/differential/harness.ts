@@ -32,6 +32,16 @@ export function runReference(sides: SideBySide, args: readonly string[], extraEn
   return run(sides.reference.path, args, { env: isolatedEnv(extraEnv), timeoutMs: 60_000 });
 }
 
+/**
+ * The reference with a controlling terminal (util-linux `script` gives it a pty). v1.5.0 opens
+ * /dev/tty before every TPM signature, even for a key without a password, and fails without one.
+ */
+export function runReferenceOnTerminal(sides: SideBySide, args: readonly string[], extraEnv: Record<string, string> = {}): Promise<RunResult> {
+  const quote = (value: string): string => `'${value.replace(/'/g, `'\\''`)}'`;
+  const command = [sides.reference.path, ...args].map(quote).join(' ');
+  return run('script', ['-qec', command, '/dev/null'], { env: isolatedEnv(extraEnv), timeoutMs: 60_000 });
+}
+
 export function runOurs(args: readonly string[], extraEnv: Record<string, string> = {}): Promise<RunResult> {
   return runCli(args, { env: isolatedEnv(extraEnv), timeoutMs: 60_000 });
 }

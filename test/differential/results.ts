@@ -57,6 +57,8 @@ export const RESULT_ROWS: readonly ResultRow[] = [
   requestRow('request-rsa2048-duration', 'RSA-2048, --session-duration 900'),
   requestRow('request-ec-p256', 'EC P-256 key file, --intermediates (both accepted by the emulator)'),
   requestRow('request-ec-p384', 'EC P-384 key file, --intermediates (both accepted by the emulator)'),
+  requestRow('request-pkcs11-rsa', 'the same RSA-2048 key on SoftHSM, pkcs11: URI, same module'),
+  requestRow('request-tpm-rsa', 'the same RSA-2048 TSS2 key file on swtpm (TPM_DEVICE=UNIX socket)'),
   {
     id: 'resign-rsa',
     area: 'SigV4-X509 signature',
@@ -104,6 +106,22 @@ export const RESULT_ROWS: readonly ResultRow[] = [
     outcome: 'differs on purpose',
     differences: ['exit code', 'stdout'],
     note: 'The reference fails ("undefined certificate value", exit 1); ours signs: the test string needs only the key.',
+  },
+  {
+    id: 'sign-string-tpm-rsa',
+    area: 'sign-string',
+    comparison: 'the same RSA-2048 TSS2 key file on swtpm, --format text, every --digest',
+    outcome: 'identical',
+    differences: [],
+    note: 'Byte for byte identical signatures from the TPM.',
+  },
+  {
+    id: 'tpm-no-terminal',
+    area: 'TPM keys',
+    comparison: 'a TSS2 key without a password, run without a terminal (as under an SDK or cron)',
+    outcome: 'differs on purpose',
+    differences: ['exit code', 'stdout'],
+    note: 'The reference opens /dev/tty before each TPM signature even when the key needs no password, and fails ("unable to read your TPM key password"); ours asks for nothing and signs. The suite gives the reference a pseudo-terminal (util-linux script) to compare its output.',
   },
   {
     id: 'read-certificate-data',

@@ -9,7 +9,7 @@
  */
 export const TABLE_REFERENCE_VERSION = 'v1.5.0';
 
-export type Outcome = 'identical' | 'equivalent' | 'differs on purpose' | 'not compared';
+export type Outcome = 'identical' | 'equivalent' | 'accepted' | 'differs on purpose' | 'not compared';
 
 export interface ResultRow {
   readonly id: string;
@@ -162,6 +162,14 @@ export const RESULT_ROWS: readonly ResultRow[] = [
     outcome: 'differs on purpose',
     differences: ['PUT without TTL', 'security-credentials-extended'],
     note: 'Both answer 401 without a token and with an unknown one. Without a TTL header the reference issues a token, ours answers 400 as IMDSv2 does. Ours also serves security-credentials-extended/ (the reference: 404).',
+  },
+  {
+    id: 'python-session',
+    area: 'other clients',
+    comparison: "awslabs' Python iam-rolesanywhere-session 3.0.0 against the emulator (RSA-2048, EC P-256 with a role session name and 900 s, EC P-384)",
+    outcome: 'accepted',
+    differences: [],
+    note: 'The emulator accepts its requests (HTTPS, ARNs in the JSON body instead of the query) and it gets credentials.',
   },
   {
     id: 'bad-input',

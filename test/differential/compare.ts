@@ -9,7 +9,7 @@ import { createPublicKey, verify, X509Certificate } from 'node:crypto';
 import { signRequest } from '../../src/sigv4x509/index.js';
 import type { RequestSigner } from '../../src/sigv4x509/index.js';
 import { headerValue, type CapturedRequest } from './capture.js';
-import { parseAmzDate } from './reference.js';
+import { parseAmzDate } from '../../scripts/fixtures/reference-helper.js';
 
 export interface ParsedAuthorization {
   readonly algorithm: string;

@@ -17,7 +17,7 @@ import { buildSoftHsmFixture } from '../keys/pkcs11/softhsm-fixture.js';
 import { startCaptureServer, headerValue, type CapturedRequest } from './capture.js';
 import { requestDifferences, resignWithOurCore, signatureVerifies } from './compare.js';
 import { assertSucceeded, findSideBySide, runOurs, runOursAt, runReference, runReferenceOnTerminal, skipUnless, type SideBySide } from './harness.js';
-import { parseAmzDate } from './reference.js';
+import { parseAmzDate } from '../../scripts/fixtures/reference-helper.js';
 import { resultRow, TABLE_REFERENCE_VERSION } from './results.js';
 
 const found = await findSideBySide();

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import type { Test } from 'tap';
 import { run, runCli, isolatedEnv, type RunResult } from '../helpers/cli.js';
 import { cliPath } from '../helpers/paths.js';
-import { findLibfaketime, findReferenceHelper, frozenClockEnv, type ReferenceHelper } from './reference.js';
+import { findLibfaketime, findReferenceHelper, frozenClockEnv, type ReferenceHelper } from '../../scripts/fixtures/reference-helper.js';
 
 export interface SideBySide {
   readonly reference: ReferenceHelper;

@@ -16,7 +16,7 @@ import { startEmulator, type RunningEmulator } from '../../src/emulator/index.js
 import { createCertificateAuthority, generateKeyPair, issueLeafCertificate, type KeyAlgorithm } from '../../src/emulator/pki.js';
 import { isolatedEnv } from '../helpers/cli.js';
 import { repoRoot } from '../helpers/paths.js';
-import { referenceCacheDir } from './reference.js';
+import { referenceCacheDir } from '../../scripts/fixtures/reference-helper.js';
 import { resultRow } from './results.js';
 
 const execFileAsync = promisify(execFile);

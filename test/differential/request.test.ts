@@ -12,7 +12,7 @@ import { REGION, startRig, type Rig } from '../helpers/emulator-rig.js';
 import { startCaptureServer, headerValue, type CaptureServer, type CapturedRequest } from './capture.js';
 import { requestDifferences, resignWithOurCore, signatureVerifies } from './compare.js';
 import { assertSucceeded, findSideBySide, runOursAt, runReference, skipUnless, type SideBySide } from './harness.js';
-import { parseAmzDate } from './reference.js';
+import { parseAmzDate } from '../../scripts/fixtures/reference-helper.js';
 import { resultRow, TABLE_REFERENCE_VERSION } from './results.js';
 
 const found = await findSideBySide();
@@ -128,6 +128,11 @@ for (const testCase of CASES) {
     assertRow(t, found.value, testCase.rowId, requestDifferences(pair.reference, pair.ours));
   });
 }
+
+// ML-DSA needs a reference with AWS4-X509-MLDSA (v1.8.0 or later): say so instead of passing.
+t.test('ML-DSA key files: identical Authorization', { skip: found.ok && !/^v1\.[0-7]\./.test(found.value.reference.version) ? 'a reference with ML-DSA is available: write this comparison (see results.ts request-mldsa)' : `${resultRow('request-mldsa').note}` }, async (t) => {
+  t.fail('not written yet: the reference with ML-DSA was not available when this suite was written');
+});
 
 /** A RequestSigner over a key file, with node:crypto: the core is what is compared here. */
 async function fileSigner(keyAlgorithm: KeyAlgorithm): Promise<{ keyType: 'RSA' | 'EC'; sign(message: Uint8Array): Promise<Uint8Array> }> {

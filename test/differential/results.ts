@@ -60,6 +60,14 @@ export const RESULT_ROWS: readonly ResultRow[] = [
   requestRow('request-pkcs11-rsa', 'the same RSA-2048 key on SoftHSM, pkcs11: URI, same module'),
   requestRow('request-tpm-rsa', 'the same RSA-2048 TSS2 key file on swtpm (TPM_DEVICE=UNIX socket)'),
   {
+    id: 'request-mldsa',
+    area: 'CreateSession request',
+    comparison: 'ML-DSA-44/65/87 key files',
+    outcome: 'not compared',
+    differences: [],
+    note: 'The newest reference the Go module proxy serves here (v1.5.0; v1.6.0 and later are refused) has no ML-DSA. The suite checks again with each newer reference it can build.',
+  },
+  {
     id: 'resign-rsa',
     area: 'SigV4-X509 signature',
     comparison: "RSA-2048 and RSA-3072: our core re-signs the reference's own request (its headers, date, key)",

@@ -129,10 +129,16 @@ for (const testCase of CASES) {
   });
 }
 
-// ML-DSA needs a reference with AWS4-X509-MLDSA (v1.8.0 or later): say so instead of passing.
-t.test('ML-DSA key files: identical Authorization', { skip: found.ok && !/^v1\.[0-7]\./.test(found.value.reference.version) ? 'a reference with ML-DSA is available: write this comparison (see results.ts request-mldsa)' : `${resultRow('request-mldsa').note}` }, async (t) => {
-  t.fail('not written yet: the reference with ML-DSA was not available when this suite was written');
-});
+// ML-DSA needs a reference with AWS4-X509-MLDSA (v1.8.0 or later): skipped with the reason until
+// one builds here, then shown as a todo (not written yet) rather than passing silently.
+const referenceHasMlDsa = found.ok && !/^v1\.[0-7]\./.test(found.value.reference.version);
+t.test(
+  'ML-DSA key files: identical Authorization',
+  referenceHasMlDsa ? { todo: 'a reference with ML-DSA builds now: write this comparison (results.ts request-mldsa)' } : { skip: skip === false ? resultRow('request-mldsa').note : skip },
+  async (t) => {
+    t.fail('not written: no reference with ML-DSA was available when this suite was written');
+  },
+);
 
 /** A RequestSigner over a key file, with node:crypto: the core is what is compared here. */
 async function fileSigner(keyAlgorithm: KeyAlgorithm): Promise<{ keyType: 'RSA' | 'EC'; sign(message: Uint8Array): Promise<Uint8Array> }> {

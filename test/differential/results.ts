@@ -161,7 +161,7 @@ export const RESULT_ROWS: readonly ResultRow[] = [
     comparison: 'GET .../security-credentials/ROLE',
     outcome: 'equivalent',
     differences: ['content type', 'key order and indentation', 'LastUpdated precision'],
-    note: 'The same seven fields; Code and Type equal; Expiration in the same form. Ours is application/json and pretty-printed; LastUpdated has no fractional seconds here (the reference writes nanoseconds). v1.5.0\'s serve fails every CreateSession here ("unable to add custom RootCAs HTTPClient, has no WithTransportOptions") and still answers 200 with empty credentials and a zero Expiration.',
+    note: 'The same seven fields; Code and Type equal; Expiration in the same form. Ours is application/json and pretty-printed; LastUpdated has no fractional seconds here (the reference writes nanoseconds).',
   },
   {
     id: 'serve-refusals',

@@ -1,4 +1,3 @@
-import { createServer, type AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -13,6 +12,7 @@ import { mib, residentMemory, runAutocannon, type Autocannon, type AutocannonRes
 import { formatNumber, round3, summarize } from './stats.js';
 import { timeCommands, type TimedCommand, type WallResult } from './wall-time.js';
 import { startBenchEmulator, ROLE_NAME } from './world.js';
+import { freeLoopbackPort } from '../fixtures/free-port.js';
 
 const ROUNDS = 4;
 const SERVE_CONNECTIONS = 64;
@@ -172,13 +172,6 @@ async function softhsmArgs(dir: string, sessionFlags: readonly string[]): Promis
   ];
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** Both `serve`s on the same key and load, one after the other: req/s, p99, RSS. */
 async function compareServe(
@@ -200,7 +193,7 @@ async function compareServe(
     ['reference', reference.path, []],
     ['ours', process.execPath, [context.cliPath]],
   ] as const) {
-    const port = await freePort();
+    const port = await freeLoopbackPort();
     const serve = startBackground(command, [...prefix, ...args, '--port', String(port)], { env: isolatedEnv(), cleanup: context.cleanup });
     try {
       const base = `http://127.0.0.1:${port}`;

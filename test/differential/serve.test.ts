@@ -5,13 +5,13 @@
  */
 import t from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer, type AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { startRig, type Rig } from '../helpers/emulator-rig.js';
 import { isolatedEnv } from '../helpers/cli.js';
 import { cliPath } from '../helpers/paths.js';
 import { findSideBySide, skipUnless } from './harness.js';
 import { resultRow } from './results.js';
+import { freeLoopbackPort } from '../../scripts/fixtures/free-port.js';
 
 const found = await findSideBySide();
 const skip = skipUnless(found);
@@ -20,14 +20,6 @@ const TOKEN_PATH = '/latest/api/token';
 const LIST_PATH = '/latest/meta-data/iam/security-credentials/';
 const EXPIRATION = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/;
 
-/** A port that was free a moment ago: the reference cannot be told to pick one itself and say which. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 interface Served {
   readonly base: string;
@@ -35,7 +27,7 @@ interface Served {
 }
 
 async function startServe(command: string, args: readonly string[]): Promise<Served> {
-  const port = await freePort();
+  const port = await freeLoopbackPort();
   const child = spawn(command, [...args, '--port', String(port)], { env: isolatedEnv(), stdio: ['ignore', 'ignore', 'ignore'] });
   const base = `http://127.0.0.1:${port}`;
   for (let attempt = 0; attempt < 100; attempt++) {

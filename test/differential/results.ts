@@ -4,8 +4,10 @@
  * generated from these rows (scripts/differential-table.ts) and a test checks that the committed
  * table is the generated one, so the doc cannot claim what the suite does not check.
  *
- * `differences` names what differs, in the vocabulary of compare.ts (header:NAME,
- * authorization:PART, framing:..., request:...) or of the test that checks the row.
+ * `differences` names what differs. For CreateSession request rows it is in compare.ts's
+ * vocabulary (header:NAME, authorization:PART, framing:..., request:...) and the tests match it
+ * exactly against what they observe; for the other rows it is a summary of what their test
+ * asserts one by one.
  */
 export const TABLE_REFERENCE_VERSION = 'v1.5.0';
 
@@ -16,7 +18,7 @@ export interface ResultRow {
   readonly area: string;
   readonly comparison: string;
   readonly outcome: Outcome;
-  /** Machine-checked: the sorted list of differences the test observes with TABLE_REFERENCE_VERSION. */
+  /** Request rows: the sorted list of differences observed with TABLE_REFERENCE_VERSION (checked exactly). */
   readonly differences: readonly string[];
   /** Why they differ, or why there is no comparison. */
   readonly note: string;

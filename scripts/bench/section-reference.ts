@@ -52,7 +52,7 @@ export const referenceSection: Section = {
     const identity = await context.pki.issueFileIdentity('reference-ec-p256', 'EC-P256');
     const fileArgs = ['credential-process', '--certificate', identity.certificatePath, '--private-key', identity.keyPath, '--intermediates', context.pki.intermediatePath, ...sessionFlags];
     const runtimeDir = join(context.scratchDir, 'reference-xdg-runtime');
-    const env = isolatedEnv({ XDG_RUNTIME_DIR: runtimeDir, XDG_CACHE_HOME: undefined, ...(haveSoftHsm ? { SOFTHSM2_CONF: join(softhsmDir, 'softhsm2.conf') } : {}) });
+    const env: NodeJS.ProcessEnv = isolatedEnv({ XDG_RUNTIME_DIR: runtimeDir, XDG_CACHE_HOME: undefined, ...(haveSoftHsm ? { SOFTHSM2_CONF: join(softhsmDir, 'softhsm2.conf') } : {}) });
     await runToEnd('mkdir', ['-p', '-m', '700', runtimeDir], { env, timeoutMs: 5000, cleanup: context.cleanup });
 
     const commands: TimedCommand[] = [
@@ -81,7 +81,28 @@ export const referenceSection: Section = {
     } else {
       notes.push(`SoftHSM rows skipped: the fixture failed: ${firstLine(built.stderr)}`);
     }
-    notes.push(`TPM rows not measured: ${reference.version} opens /dev/tty before every TPM signature, so it only runs under a pseudo-terminal, whose cost would be timed with it`);
+    const tpm = await tpmWorld(context, sessionFlags);
+    if (tpm.ok) {
+      env['TPM_DEVICE'] = tpm.socketPath;
+      const onTerminal = (command: readonly string[]): string[] => ['-qec', command.map(shellQuote).join(' '), '/dev/null'];
+      const referenceTpm = onTerminal([reference.path, ...tpm.args]);
+      const ourTpm = onTerminal([process.execPath, context.cliPath, ...tpm.args]);
+      for (const [who, args] of [['reference', referenceTpm], ['ours', ourTpm]] as const) {
+        const checked = await runToEnd('script', args, { env, timeoutMs: 60_000, cleanup: context.cleanup });
+        // stdout holds a secret key: only its shape is looked at.
+        if (checked.code !== 0 || !checked.stdout.trim().startsWith('{"Version":1,"AccessKeyId":')) {
+          throw new SignerError('INTERNAL', `${who} credential-process with the TPM key failed under script (exit ${checked.code ?? checked.signal}): ${firstLine(checked.stderr || checked.stdout)}`);
+        }
+      }
+      commands.push(
+        { name: 'script floor', command: 'script', args: onTerminal(['true']) },
+        { name: 'reference TPM', command: 'script', args: referenceTpm },
+        { name: 'ours TPM', command: 'script', args: ourTpm },
+      );
+      notes.push(`TPM rows: ${reference.version} opens /dev/tty before every TPM signature, so both programs run under util-linux script (a pseudo-terminal), whose own cost is the "script -qec true" row`);
+    } else {
+      notes.push(`TPM rows skipped: ${tpm.reason}`);
+    }
 
     context.progress(`reference: ${commands.length} commands x ${ROUNDS} interleaved rounds (${reference.version}${delayMs > 0 ? `, ${delayMs} ms network delay` : ''})`);
     const results = await interleaved(context, commands, env);
@@ -103,6 +124,15 @@ export const referenceSection: Section = {
       figures.push(
         wallFigure('reference.softhsm.reference', `reference ${label} credential-process, SoftHSM EC P-256 (pkcs11: URI)`, byName('reference SoftHSM')),
         wallFigure('reference.softhsm.ours', '`main.js credential-process`, the same SoftHSM key', byName('ours SoftHSM'), { baseline, note: versus(byName('ours SoftHSM'), byName('reference SoftHSM')) }),
+      );
+    }
+
+    if (tpm.ok) {
+      const floor = { result: byName('script floor'), name: '`script -qec true`' };
+      figures.push(
+        wallFigure('reference.tpm.script-floor', '`script -qec true` (the pseudo-terminal wrapper alone)', byName('script floor')),
+        wallFigure('reference.tpm.reference', `reference ${label} credential-process, TSS2 EC P-256 key on swtpm, under script`, byName('reference TPM'), { baseline: floor }),
+        wallFigure('reference.tpm.ours', '`main.js credential-process`, the same TPM key, under script', byName('ours TPM'), { baseline: floor, note: versus(byName('ours TPM'), byName('reference TPM')) }),
       );
     }
 
@@ -142,6 +172,41 @@ async function interleaved(context: BenchContext, commands: readonly TimedComman
     const samplesMs = samples.get(command.name) ?? [];
     return { name: command.name, samplesMs, summary: summarize(samplesMs), cutShort };
   });
+}
+
+function shellQuote(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * A TSS2 EC P-256 key made in swtpm over TCP (the key tools reach it only there), then swtpm
+ * restarted on the same state behind a UNIX socket: the one form of TPM_DEVICE the reference
+ * takes besides a device node. Ours reads TPM_DEVICE too.
+ */
+async function tpmWorld(context: BenchContext, sessionFlags: readonly string[]): Promise<{ ok: true; socketPath: string; args: string[] } | { ok: false; reason: string }> {
+  try {
+    const fixtures = await import('../fixtures/swtpm.js');
+    const stateDir = join(context.scratchDir, 'reference-tpm', 'state');
+    const tcp = await fixtures.startSwtpm({ stateDir, mode: 'tcp' });
+    let fixture;
+    try {
+      fixture = await fixtures.createTpmKeys(tcp, join(context.scratchDir, 'reference-tpm', 'keys'), ['ec-p256'], context.pki.intermediate);
+    } finally {
+      await tcp.stop();
+    }
+    const key = fixture.keys['ec-p256'];
+    if (key?.keyPath === undefined) return { ok: false, reason: 'the TPM fixture made no EC P-256 key file' };
+    const unix = await fixtures.startSwtpm({ stateDir, mode: 'unix' });
+    context.cleanup.defer('stop the reference section swtpm', () => unix.stop());
+    if (unix.socketPath === undefined) return { ok: false, reason: 'swtpm in UNIX socket mode gave no socket path' };
+    return {
+      ok: true,
+      socketPath: unix.socketPath,
+      args: ['credential-process', '--certificate', key.certificatePath, '--private-key', key.keyPath, '--intermediates', context.pki.intermediatePath, ...sessionFlags],
+    };
+  } catch (error) {
+    return { ok: false, reason: `swtpm or the TPM key tools do not work here (apt-get install swtpm swtpm-tools tpm2-tools tpm2-openssl): ${describeError(error)}` };
+  }
 }
 
 async function checkReference(context: BenchContext, reference: ReferenceHelper, args: readonly string[], env: NodeJS.ProcessEnv): Promise<void> {

@@ -11,7 +11,7 @@ import { issueLeafCertificate, type KeyAlgorithm } from '../../src/emulator/pki.
 import { REGION, startRig, type Rig } from '../helpers/emulator-rig.js';
 import { startCaptureServer, headerValue, type CaptureServer, type CapturedRequest } from './capture.js';
 import { requestDifferences, resignWithOurCore, signatureVerifies } from './compare.js';
-import { assertSucceeded, findSideBySide, runOursAt, runReference, skipUnless, type SideBySide } from './harness.js';
+import { assertSucceeded, findSideBySide, runOurs, runOursAt, runReference, skipUnless, type SideBySide } from './harness.js';
 import { parseAmzDate } from '../../scripts/fixtures/reference-helper.js';
 import { resultRow, TABLE_REFERENCE_VERSION } from './results.js';
 
@@ -184,4 +184,18 @@ t.test('credential-process prints the same bytes for the same answer', { skip },
   if (pair === undefined) return;
   t.match(pair.referenceStdout, /^\{"Version":1,"AccessKeyId":"ASIA/, 'the reference printed credentials');
   t.equal(pair.ourStdout, pair.referenceStdout, 'stdout byte for byte identical');
+});
+
+t.test('AWS_CA_BUNDLE in the environment: the reference cannot call CreateSession, ours can', { skip }, async (t) => {
+  if (!found.ok) return;
+  const id = await identity('EC-P256');
+  const bundle = join(rig.dir, 'ca-bundle.pem');
+  await writeFile(bundle, rig.root.certificatePem);
+  const args = ['credential-process', '--certificate', id.certificatePath, '--private-key', id.keyPath, '--intermediates', id.chainPath, ...rig.sessionFlags];
+  const [reference, ours] = await Promise.all([runReference(found.value, args, { AWS_CA_BUNDLE: bundle }), runOurs(args, { AWS_CA_BUNDLE: bundle })]);
+  t.equal(reference.code, 1, 'the reference fails');
+  t.match(reference.stderr, /unable to add custom RootCAs HTTPClient/, 'its SDK cannot add the bundle to its own HTTP client');
+  assertSucceeded(t, 'ours', ours);
+  t.match(ours.stdout, /^\{"Version":1,"AccessKeyId":"ASIA/);
+  t.equal(resultRow('aws-ca-bundle').outcome, 'differs on purpose');
 });

@@ -94,6 +94,14 @@ export const RESULT_ROWS: readonly ResultRow[] = [
     note: 'Byte for byte: compact JSON, same key order, no trailing newline.',
   },
   {
+    id: 'aws-ca-bundle',
+    area: 'credential-process',
+    comparison: 'AWS_CA_BUNDLE set in the environment',
+    outcome: 'differs on purpose',
+    differences: ['exit code', 'stdout'],
+    note: 'v1.5.0 fails every CreateSession ("unable to add custom RootCAs HTTPClient, has no WithTransportOptions": the AWS SDK for Go v2 cannot add the bundle to the helper\'s own HTTP client), in credential-process and serve alike. Ours gets credentials.',
+  },
+  {
     id: 'sign-string-rsa',
     area: 'sign-string',
     comparison: 'RSA-2048 key file, --format json|text|bin x --digest SHA256|SHA384|SHA512',

@@ -14,11 +14,9 @@ import { join } from 'node:path';
 import { createTpmKeys, startSwtpm, type RunningSwtpm } from '../../scripts/fixtures/swtpm.js';
 import { REGION, startRig, type Rig } from '../helpers/emulator-rig.js';
 import { buildSoftHsmFixture } from '../keys/pkcs11/softhsm-fixture.js';
-import { startCaptureServer, headerValue, type CapturedRequest } from './capture.js';
 import { requestDifferences, resignWithOurCore, signatureVerifies } from './compare.js';
-import { assertSucceeded, findSideBySide, runOurs, runOursAt, runReference, runReferenceOnTerminal, skipUnless, type SideBySide } from './harness.js';
-import { parseAmzDate } from '../../scripts/fixtures/reference-helper.js';
-import { resultRow, TABLE_REFERENCE_VERSION } from './results.js';
+import { assertRequestRow, captureBoth, findSideBySide, runOurs, runReference, runReferenceOnTerminal, skipUnless, type SideBySide } from './harness.js';
+import { resultRow } from './results.js';
 
 const found = await findSideBySide();
 const skip = skipUnless(found);
@@ -34,28 +32,13 @@ t.teardown(async () => {
 /** A signer that must never be called: the re-signing here only needs the string to sign. */
 const stringToSignOnly = { keyType: 'RSA' as const, sign: async (): Promise<Uint8Array> => new Uint8Array(0) };
 
-async function compareThrough(t: Test, sides: SideBySide, rowId: string, args: readonly string[], env: Record<string, string>, onTerminal = false): Promise<void> {
-  const capture = await startCaptureServer(rig.url);
-  t.teardown(() => capture.close());
-  const sessionFlags = ['--trust-anchor-arn', rig.trustAnchorArn, '--profile-arn', rig.profileArn, '--role-arn', rig.roleArn, '--endpoint', capture.url];
-  const referenceRun = await (onTerminal ? runReferenceOnTerminal : runReference)(sides, ['credential-process', ...args, ...sessionFlags], env);
-  assertSucceeded(t, sides.reference.version, referenceRun);
-  const reference: CapturedRequest | undefined = capture.requests[0];
-  if (reference === undefined) return void t.fail('the reference sent no request');
-  const ourRun = await runOursAt(sides, parseAmzDate(headerValue(reference, 'x-amz-date') ?? ''), ['credential-process', ...args, ...sessionFlags], env);
-  assertSucceeded(t, 'ours', ourRun);
-  const ours = capture.requests[1];
-  if (ours === undefined) return void t.fail('ours sent no request');
-  t.equal(reference.upstreamStatus, 201, 'the emulator accepts the reference');
-  t.equal(ours.upstreamStatus, 201, 'the emulator accepts ours');
-  const observed = requestDifferences(reference, ours);
-  for (const essential of ['request:target', 'request:body', 'header:x-amz-date', 'header:x-amz-x509', 'authorization:algorithm', 'authorization:credential']) {
-    t.notOk(observed.includes(essential), `${essential} is identical`);
-  }
-  if (sides.reference.version === TABLE_REFERENCE_VERSION) t.same(observed, resultRow(rowId).differences, `exactly the differences declared for ${rowId}`);
-  const again = await resignWithOurCore(reference, stringToSignOnly, REGION);
-  t.ok(signatureVerifies(reference, again.stringToSign), "the reference's RSA signature verifies over our string to sign");
-  t.notOk(signatureVerifies(reference, `${again.stringToSign}.`), 'and over nothing else');
+async function compareThrough(t: Test, sides: SideBySide, rowId: string, args: readonly string[], env: Record<string, string>, referenceOnTerminal = false): Promise<void> {
+  const pair = await captureBoth(t, sides, rig, args, { env, referenceOnTerminal });
+  if (pair === undefined) return;
+  assertRequestRow(t, sides, rowId, requestDifferences(pair.reference, pair.ours));
+  const again = await resignWithOurCore(pair.reference, stringToSignOnly, REGION);
+  t.ok(signatureVerifies(pair.reference, again.stringToSign), "the reference's RSA signature verifies over our string to sign");
+  t.notOk(signatureVerifies(pair.reference, `${again.stringToSign}.`), 'and over nothing else');
 }
 
 t.test('the same RSA-2048 key on SoftHSM through a pkcs11: URI', { skip }, async (t) => {

@@ -6,8 +6,11 @@
 import { spawn } from 'node:child_process';
 import type { Test } from 'tap';
 import { run, runCli, isolatedEnv, type RunResult } from '../helpers/cli.js';
+import type { Rig } from '../helpers/emulator-rig.js';
 import { cliPath } from '../helpers/paths.js';
-import { findLibfaketime, findReferenceHelper, frozenClockEnv, type ReferenceHelper } from '../../scripts/fixtures/reference-helper.js';
+import { startCaptureServer, headerValue, type CaptureServer, type CapturedRequest } from './capture.js';
+import { resultRow, TABLE_REFERENCE_VERSION } from './results.js';
+import { findLibfaketime, findReferenceHelper, frozenClockEnv, parseAmzDate, type ReferenceHelper } from '../../scripts/fixtures/reference-helper.js';
 
 export interface SideBySide {
   readonly reference: ReferenceHelper;
@@ -73,4 +76,70 @@ export function runBytes(command: string, args: readonly string[], extraEnv: Rec
       resolve({ code, stdout: Buffer.concat(chunks), stderr });
     });
   });
+}
+
+export interface CapturedPair {
+  readonly reference: CapturedRequest;
+  readonly ours: CapturedRequest;
+  readonly referenceStdout: string;
+  readonly ourStdout: string;
+}
+
+export interface CaptureOptions {
+  /** Added to both programs' environment. */
+  readonly env?: Record<string, string>;
+  /** Give the reference a pseudo-terminal (TPM keys). */
+  readonly referenceOnTerminal?: boolean;
+  /** Called between the two runs, e.g. to fix the answer ours will get. */
+  readonly beforeOurs?: (capture: CaptureServer) => void;
+}
+
+/**
+ * `credential-process` from the reference, then from ours with its clock frozen at the
+ * reference's X-Amz-Date, both through one capture server in front of the rig's emulator, which
+ * must accept both. undefined (after a failed assertion) when either sent nothing.
+ */
+export async function captureBoth(t: Test, sides: SideBySide, rig: Rig, args: readonly string[], options: CaptureOptions = {}): Promise<CapturedPair | undefined> {
+  const capture = await startCaptureServer(rig.url);
+  t.teardown(() => capture.close());
+  const sessionFlags = ['--trust-anchor-arn', rig.trustAnchorArn, '--profile-arn', rig.profileArn, '--role-arn', rig.roleArn, '--endpoint', capture.url];
+  const command = ['credential-process', ...args, ...sessionFlags];
+  const env = options.env ?? {};
+  const referenceRun = await (options.referenceOnTerminal === true ? runReferenceOnTerminal : runReference)(sides, command, env);
+  assertSucceeded(t, sides.reference.version, referenceRun);
+  const reference = capture.requests[0];
+  if (reference === undefined) {
+    t.fail('the reference sent no request');
+    return undefined;
+  }
+  options.beforeOurs?.(capture);
+  const ourRun = await runOursAt(sides, parseAmzDate(headerValue(reference, 'x-amz-date') ?? ''), command, env);
+  assertSucceeded(t, 'ours', ourRun);
+  const ours = capture.requests[1];
+  if (ours === undefined) {
+    t.fail('ours sent no request');
+    return undefined;
+  }
+  t.equal(reference.upstreamStatus, 201, `the emulator accepts the reference's request: ${reference.upstreamBody.slice(0, 200)}`);
+  t.equal(ours.upstreamStatus, 201, `the emulator accepts our request: ${ours.upstreamBody.slice(0, 200)}`);
+  return { reference, ours, referenceStdout: referenceRun.stdout, ourStdout: ourRun.stdout };
+}
+
+const ESSENTIALS = [
+  'request:method', 'request:target', 'request:body',
+  'header:host', 'header:content-type', 'header:content-length', 'header:x-amz-date', 'header:x-amz-x509', 'header:x-amz-x509-chain',
+  'authorization:algorithm', 'authorization:credential',
+];
+
+/**
+ * What must be identical with any reference version, then, with the version the table was made
+ * with, exactly the differences results.ts declares for the row.
+ */
+export function assertRequestRow(t: Test, sides: SideBySide, rowId: string, observed: readonly string[]): void {
+  for (const essential of ESSENTIALS) t.notOk(observed.includes(essential), `${essential} is identical`);
+  if (sides.reference.version === TABLE_REFERENCE_VERSION) {
+    t.same(observed, resultRow(rowId).differences, `exactly the differences results.ts declares for ${rowId}`);
+  } else {
+    t.comment(`reference ${sides.reference.version} differs from the table's ${TABLE_REFERENCE_VERSION}: observed ${observed.join(', ')}; update results.ts and regenerate docs/migration.md`);
+  }
 }

@@ -3,17 +3,16 @@
  * files, certificates and flags, our clock frozen at the second the reference signed. Each request
  * goes through a capture server to the emulator, which must accept both.
  */
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { createPrivateKey, createPublicKey, sign as cryptoSign } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { issueLeafCertificate, type KeyAlgorithm } from '../../src/emulator/pki.js';
 import { REGION, startRig, type Rig } from '../helpers/emulator-rig.js';
-import { startCaptureServer, headerValue, type CaptureServer, type CapturedRequest } from './capture.js';
+import { headerValue } from './capture.js';
 import { requestDifferences, resignWithOurCore, signatureVerifies } from './compare.js';
-import { assertSucceeded, findSideBySide, runOurs, runOursAt, runReference, skipUnless, type SideBySide } from './harness.js';
-import { parseAmzDate } from '../../scripts/fixtures/reference-helper.js';
-import { resultRow, TABLE_REFERENCE_VERSION } from './results.js';
+import { assertRequestRow, assertSucceeded, captureBoth, findSideBySide, runOurs, runReference, skipUnless, type CapturedPair } from './harness.js';
+import { resultRow } from './results.js';
 
 const found = await findSideBySide();
 const skip = skipUnless(found);
@@ -52,51 +51,6 @@ async function rootIssuedIdentity(keyAlgorithm: KeyAlgorithm): Promise<Identity>
   return { ...id, certificatePath };
 }
 
-interface Pair {
-  readonly reference: CapturedRequest;
-  readonly ours: CapturedRequest;
-  readonly referenceStdout: string;
-  readonly ourStdout: string;
-}
-
-/** Runs the reference, then ours at the reference's X-Amz-Date, through one capture server. */
-async function captureBoth(t: Test, sides: SideBySide, args: readonly string[], fixedAnswer?: (capture: CaptureServer) => void): Promise<Pair | undefined> {
-  const capture = await startCaptureServer(rig.url);
-  t.teardown(() => capture.close());
-  const sessionFlags = ['--trust-anchor-arn', rig.trustAnchorArn, '--profile-arn', rig.profileArn, '--role-arn', rig.roleArn, '--endpoint', capture.url];
-  const referenceRun = await runReference(sides, ['credential-process', ...args, ...sessionFlags]);
-  assertSucceeded(t, sides.reference.version, referenceRun);
-  const reference = capture.requests[0];
-  if (reference === undefined) {
-    t.fail('the reference sent no request');
-    return undefined;
-  }
-  fixedAnswer?.(capture);
-  const ourRun = await runOursAt(sides, parseAmzDate(headerValue(reference, 'x-amz-date') ?? ''), ['credential-process', ...args, ...sessionFlags]);
-  assertSucceeded(t, 'ours', ourRun);
-  const ours = capture.requests[1];
-  if (ours === undefined) {
-    t.fail('ours sent no request');
-    return undefined;
-  }
-  t.equal(reference.upstreamStatus, 201, `the emulator accepts the reference's request: ${reference.upstreamBody.slice(0, 200)}`);
-  t.equal(ours.upstreamStatus, 201, `the emulator accepts our request: ${ours.upstreamBody.slice(0, 200)}`);
-  return { reference, ours, referenceStdout: referenceRun.stdout, ourStdout: ourRun.stdout };
-}
-
-/** The row's differences exactly, with the version the table was made with; the invariants with any. */
-function assertRow(t: Test, sides: SideBySide, rowId: string, observed: readonly string[]): void {
-  const row = resultRow(rowId);
-  for (const essential of ['request:method', 'request:target', 'request:body', 'header:host', 'header:content-type', 'header:content-length', 'header:x-amz-date', 'header:x-amz-x509', 'header:x-amz-x509-chain', 'authorization:algorithm', 'authorization:credential']) {
-    t.notOk(observed.includes(essential), `${essential} is identical`);
-  }
-  if (sides.reference.version === TABLE_REFERENCE_VERSION) {
-    t.same(observed, row.differences, `exactly the differences results.ts declares for ${rowId}`);
-  } else {
-    t.comment(`reference ${sides.reference.version} differs from the table's ${TABLE_REFERENCE_VERSION}: observed ${observed.join(', ')}; update results.ts and regenerate docs/migration.md`);
-  }
-}
-
 interface RequestCase {
   readonly rowId: string;
   readonly keyAlgorithm: KeyAlgorithm;
@@ -114,18 +68,18 @@ const CASES: readonly RequestCase[] = [
   { rowId: 'request-ec-p384', keyAlgorithm: 'EC-P384', intermediates: true, extra: [] },
 ];
 
-const captured = new Map<string, Pair>();
+const captured = new Map<string, CapturedPair>();
 
 for (const testCase of CASES) {
   t.test(`${resultRow(testCase.rowId).comparison}: the same request`, { skip }, async (t) => {
     if (!found.ok) return;
     const id = testCase.intermediates ? await identity(testCase.keyAlgorithm) : await rootIssuedIdentity(testCase.keyAlgorithm);
     const args = ['--certificate', id.certificatePath, '--private-key', id.keyPath, ...(testCase.intermediates ? ['--intermediates', id.chainPath] : []), ...testCase.extra];
-    const pair = await captureBoth(t, found.value, args);
+    const pair = await captureBoth(t, found.value, rig, args);
     if (pair === undefined) return;
     captured.set(testCase.rowId, pair);
     t.equal(headerValue(pair.ours, 'x-amz-x509-chain') !== undefined, testCase.intermediates, 'a chain is sent exactly when --intermediates is given');
-    assertRow(t, found.value, testCase.rowId, requestDifferences(pair.reference, pair.ours));
+    assertRequestRow(t, found.value, testCase.rowId, requestDifferences(pair.reference, pair.ours));
   });
 }
 
@@ -180,7 +134,7 @@ t.test('credential-process prints the same bytes for the same answer', { skip },
   const id = await identity('RSA-2048');
   const args = ['--certificate', id.certificatePath, '--private-key', id.keyPath, '--intermediates', id.chainPath];
   // Both get the answer the emulator gave the reference: the same credentials and expiry.
-  const pair = await captureBoth(t, found.value, args, (capture) => capture.fixAnswer(capture.requests[0]?.upstreamBody));
+  const pair = await captureBoth(t, found.value, rig, args, { beforeOurs: (capture) => capture.fixAnswer(capture.requests[0]?.upstreamBody) });
   if (pair === undefined) return;
   t.match(pair.referenceStdout, /^\{"Version":1,"AccessKeyId":"ASIA/, 'the reference printed credentials');
   t.equal(pair.ourStdout, pair.referenceStdout, 'stdout byte for byte identical');

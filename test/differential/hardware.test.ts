@@ -7,7 +7,7 @@
  * source makes for the same input.
  */
 import t, { type Test } from 'tap';
-import { X509Certificate } from 'node:crypto';
+import { createHash, X509Certificate } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -47,8 +47,33 @@ t.test('the same RSA-2048 key on SoftHSM through a pkcs11: URI', { skip }, async
   const key = token.key('rsa-2048');
   const certificate = await rig.issueCertificateFor('softhsm-rsa-2048', new X509Certificate(key.certificate).publicKey);
   const uri = `pkcs11:token=${token.tokenLabel};object=${key.label};type=private?pin-value=${token.pin}`;
-  await compareThrough(t, found.value, 'request-pkcs11-rsa', ['--certificate', certificate.certificatePath, '--private-key', uri, '--pkcs11-lib', token.module, '--intermediates', join(rig.dir, 'intermediate.pem')], {
-    SOFTHSM2_CONF: token.conf,
+  await t.test('credential-process: the same request', async (t) => {
+    await compareThrough(t, found.value, 'request-pkcs11-rsa', ['--certificate', certificate.certificatePath, '--private-key', uri, '--pkcs11-lib', token.module, '--intermediates', join(rig.dir, 'intermediate.pem')], {
+      SOFTHSM2_CONF: token.conf,
+    });
+  });
+
+  await t.test('read-certificate-data with a pkcs11: URI: the same listing, ours says more', async (t) => {
+    const args = ['read-certificate-data', '--certificate', `pkcs11:token=${token.tokenLabel};object=${key.label};type=cert`, '--pkcs11-lib', token.module];
+    const env = { SOFTHSM2_CONF: token.conf };
+    const [reference, ours] = [await runReference(found.value, args, env), await runOurs(args, env)];
+    t.equal(reference.code, 0, `the reference lists: ${reference.stderr}`);
+    t.equal(ours.code, 0, `ours lists: ${ours.stderr}`);
+    const der = Buffer.from(key.certificate);
+    const subject = '"CN=rsa-2048,O=roles-anywhere-signer tests"';
+    const referenceLines = reference.stdout.split('\n');
+    const ourLines = ours.stdout.split('\n');
+    t.equal(referenceLines[0], 'Matching identities');
+    t.equal(ourLines[0], 'Matching identities', 'the same heading');
+    t.equal(referenceLines[1], `1) ${createHash('sha1').update(der).digest('hex')} ${subject}`, 'the reference: SHA-1 fingerprint and subject');
+    t.equal(ourLines[1], `1) ${createHash('sha256').update(der).digest('hex')} ${subject}`, 'ours: SHA-256 fingerprint and the same subject');
+    const uriAttributes = (line: string | undefined): string[] => (line ?? '').replace(/^\tURI: pkcs11:/, '').split(';').filter((part) => /^(object|type|id|serial|model|manufacturer)=/.test(part)).sort();
+    const referenceUri = referenceLines.find((line) => line.startsWith('\tURI: '));
+    const ourUri = ourLines.find((line) => line.startsWith('\tURI: '));
+    t.same(uriAttributes(ourUri), uriAttributes(referenceUri), 'both URIs name the same token and object');
+    t.ok(uriAttributes(ourUri).length >= 5, 'with its serial, model, manufacturer, id, object and type');
+    t.ok(['Issuer:', 'Serial:', 'Valid:', 'Key:'].every((field) => ourLines.some((line) => line.startsWith(`\t${field}`))), 'ours adds issuer, serial, validity and key type');
+    t.equal(resultRow('read-certificate-data-pkcs11').outcome, 'differs');
   });
 });
 

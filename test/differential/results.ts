@@ -11,7 +11,7 @@
  */
 export const TABLE_REFERENCE_VERSION = 'v1.5.0';
 
-export type Outcome = 'identical' | 'equivalent' | 'accepted' | 'differs on purpose' | 'not compared';
+export type Outcome = 'identical' | 'equivalent' | 'accepted' | 'differs' | 'differs on purpose' | 'not compared';
 
 export interface ResultRow {
   readonly id: string;
@@ -188,6 +188,14 @@ export const RESULT_ROWS: readonly ResultRow[] = [
     outcome: 'accepted',
     differences: [],
     note: 'The emulator accepts its requests (HTTPS, ARNs in the JSON body instead of the query) and it gets credentials.',
+  },
+  {
+    id: 'read-certificate-data-pkcs11',
+    area: 'read-certificate-data',
+    comparison: 'a certificate on SoftHSM through a pkcs11: URI',
+    outcome: 'differs',
+    differences: ['fingerprint hash', 'URI attributes and order', 'extra lines'],
+    note: 'Same "Matching identities" heading, numbering and subject. The fingerprint is SHA-1 there, SHA-256 here. Both URIs name the same token and object; the reference writes its attributes in a random order (a Go map) with slot-description and slot-manufacturer, ours in a fixed order with token=. Ours adds Issuer, Serial, Valid and Key lines.',
   },
   {
     id: 'bad-input',

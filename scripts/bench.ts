@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: the project's benchmarks on this machine, all traffic on 127.0.0.1.
  *
- *   node dist/scripts/bench.js [--only cold,sign,pkcs11,tpm,serve,cache,sea] [--runs N] [--budget S] [--no-hyperfine] [--strict]
+ *   node dist/scripts/bench.js [--only cold,sign,pkcs11,tpm,serve,cache,sea,reference] [--runs N] [--budget S] [--network-delay-ms MS] [--no-hyperfine] [--strict]
  *
  * Prints a table on stdout (progress on stderr) and writes bench-results/bench-<UTC>.json and
  * .md with the machine's details. A section whose tools or code are missing or broken is
@@ -23,6 +23,7 @@ import { cacheSection } from './bench/section-cache.js';
 import { coldSection } from './bench/section-cold.js';
 import { pkcs11Section } from './bench/section-pkcs11.js';
 import { seaSection } from './bench/section-sea.js';
+import { referenceSection } from './bench/section-reference.js';
 import { serveSection } from './bench/section-serve.js';
 import { signSection } from './bench/section-sign.js';
 import { tpmSection } from './bench/section-tpm.js';
@@ -30,7 +31,7 @@ import { describeWallTool, detectWallTool } from './bench/wall-time.js';
 import { createBenchPki } from './bench/world.js';
 import { buildRoot, cliPath, repoRoot } from './paths.js';
 
-const SECTIONS: readonly Section[] = [coldSection, signSection, pkcs11Section, tpmSection, serveSection, cacheSection, seaSection];
+const SECTIONS: readonly Section[] = [coldSection, signSection, pkcs11Section, tpmSection, serveSection, cacheSection, seaSection, referenceSection];
 // The bench itself; `npm run bench` adds the build (about 20-40 s here) to stay under 5 minutes.
 const DEFAULT_BUDGET_S = 240;
 const MAX_BUDGET_S = 280;
@@ -44,12 +45,14 @@ interface BenchOptions {
   readonly forceLoop: boolean;
   readonly strict: boolean;
   readonly budgetMs: number;
+  readonly networkDelayMs: number;
 }
 
 const OPTIONS = {
   only: { type: 'string' },
   runs: { type: 'string' },
   budget: { type: 'string' },
+  'network-delay-ms': { type: 'string' },
   'no-hyperfine': { type: 'boolean' },
   strict: { type: 'boolean' },
   help: { type: 'boolean' },
@@ -66,7 +69,7 @@ function parseFlags(argv: readonly string[]) {
 function parseOptions(argv: readonly string[]): BenchOptions | undefined {
   const values = parseFlags(argv);
   if (values.help === true) {
-    process.stdout.write(`usage: bench.js [--only ${SECTIONS.map((s) => s.id).join(',')}] [--runs N (>= ${MIN_RUNS}, default ${DEFAULT_RUNS})] [--budget SECONDS (default ${DEFAULT_BUDGET_S}, at most ${MAX_BUDGET_S})] [--no-hyperfine] [--strict]\n`);
+    process.stdout.write(`usage: bench.js [--only ${SECTIONS.map((s) => s.id).join(',')}] [--runs N (>= ${MIN_RUNS}, default ${DEFAULT_RUNS})] [--budget SECONDS (default ${DEFAULT_BUDGET_S}, at most ${MAX_BUDGET_S})] [--network-delay-ms MS (default 0)] [--no-hyperfine] [--strict]\n`);
     return undefined;
   }
   const ids = values.only === undefined ? SECTIONS.map((section) => section.id) : values.only.split(',').map((id) => id.trim());
@@ -83,7 +86,11 @@ function parseOptions(argv: readonly string[]): BenchOptions | undefined {
   if (!Number.isInteger(budgetS) || budgetS < 1 || budgetS > MAX_BUDGET_S) {
     throw new SignerError('USAGE', `--budget ${values.budget ?? ''}: give whole seconds from 1 to ${MAX_BUDGET_S} (the bench stays under 5 minutes)`);
   }
-  return { only, runs, forceLoop: values['no-hyperfine'] === true, strict: values.strict === true, budgetMs: budgetS * 1000 };
+  const networkDelayMs = values['network-delay-ms'] === undefined ? 0 : Number(values['network-delay-ms']);
+  if (!Number.isInteger(networkDelayMs) || networkDelayMs < 0 || networkDelayMs > 1000) {
+    throw new SignerError('USAGE', `--network-delay-ms ${values['network-delay-ms'] ?? ''}: give whole milliseconds from 0 to 1000 (a CreateSession round trip is tens of ms)`);
+  }
+  return { only, runs, forceLoop: values['no-hyperfine'] === true, strict: values.strict === true, budgetMs: budgetS * 1000, networkDelayMs };
 }
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -114,6 +121,7 @@ async function main(argv: readonly string[]): Promise<number> {
       repoRoot,
       runs: options.runs,
       warmup: WARMUP_RUNS,
+      networkDelayMs: options.networkDelayMs,
       progress,
     };
 

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 demo_packages=(openssl softhsm2 opensc gnutls-bin p11-kit awscli)
 test_packages=("${demo_packages[@]}" swtpm swtpm-tools tpm2-tools tpm2-openssl libtpm2-pkcs11-1 libtpm2-pkcs11-tools
-  ykcs11 yubico-piv-tool pcscd vsmartcard-vpcd python3)
+  ykcs11 yubico-piv-tool pcscd vsmartcard-vpcd python3 faketime)
 bench_packages=("${test_packages[@]}" hyperfine)
 
 case "$mode" in

@@ -21,6 +21,8 @@ export interface BenchContext {
   /** Runs and warm-up runs per whole-process measurement (runs >= 15 for a p90). */
   readonly runs: number;
   readonly warmup: number;
+  /** Added to every CreateSession answer where a section puts the delay relay in front (--network-delay-ms). */
+  readonly networkDelayMs: number;
   readonly progress: (line: string) => void;
 }
 

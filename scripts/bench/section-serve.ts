@@ -13,7 +13,7 @@ const WARMUP_S = 2;
 const TOKEN_TTL_SECONDS = 21_600;
 
 /** The part of autocannon's API and result the bench uses (it ships no type declarations). */
-interface AutocannonResult {
+export interface AutocannonResult {
   readonly requests: { readonly average: number; readonly total: number };
   readonly latency: { readonly average: number; readonly p50: number; readonly p99: number; readonly max: number };
   readonly duration: number;
@@ -22,7 +22,7 @@ interface AutocannonResult {
   readonly non2xx: number;
   readonly '2xx': number;
 }
-type Autocannon = (
+export type Autocannon = (
   options: Record<string, unknown>,
   done: (error: Error | null, result: AutocannonResult) => void,
 ) => { stop(): void };
@@ -137,7 +137,7 @@ export const serveSection: Section = {
 };
 
 /** autocannon with a hard stop: it ends by itself after warm-up + duration, or we stop it. */
-function runAutocannon(autocannon: Autocannon, options: Record<string, unknown>): Promise<AutocannonResult> {
+export function runAutocannon(autocannon: Autocannon, options: Record<string, unknown>): Promise<AutocannonResult> {
   return new Promise((resolve, reject) => {
     let guard: NodeJS.Timeout | undefined;
     const instance = autocannon(options, (error, result) => {
@@ -149,7 +149,7 @@ function runAutocannon(autocannon: Autocannon, options: Record<string, unknown>)
   });
 }
 
-function residentMemory(pid: number): { rssKiB: number; peakKiB: number } | undefined {
+export function residentMemory(pid: number): { rssKiB: number; peakKiB: number } | undefined {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const field = (name: string): number | undefined => {
@@ -164,6 +164,6 @@ function residentMemory(pid: number): { rssKiB: number; peakKiB: number } | unde
   }
 }
 
-function mib(kib: number): string {
+export function mib(kib: number): string {
   return formatNumber(kib / 1024);
 }

@@ -25,6 +25,7 @@ export const NEEDS: Readonly<Record<string, string>> = {
   'remote-ci': 'a hosted CI service (GitHub Actions) and its secrets',
   'own-pki': 'your own CA, certificate and key files (the guide runs the same steps with a throwaway CA)',
   'fixed-ports': 'fixed TCP ports (swtpm on 2321/2322), which a shared test machine cannot promise',
+  release: 'a published release of this project (the npm registry package, a release tarball or executable); the install test (test/package/) installs a packed tarball instead',
   elided: 'an abbreviated command (`...` stands for your own flags); the message shown was printed by the CLI',
 };
 

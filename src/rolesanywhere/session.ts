@@ -29,6 +29,8 @@ export interface PreparedSession {
   readonly endpoint: ResolvedEndpoint;
   readonly request: CreateSessionHttpRequest;
   readonly send: HttpSend;
+  /** The account the trust anchor and profile were looked up in, for a 404's message. */
+  readonly accountId?: string;
 }
 
 export const MIN_DURATION_SECONDS = 900;
@@ -62,6 +64,7 @@ export function prepareSession(options: SessionOptions, send?: HttpSend): Prepar
   return {
     endpoint,
     request: buildCreateSessionRequest(endpoint, parameters),
+    accountId: trustAnchor.accountId,
     send: send ?? createHttpSend({ insecureSkipVerify: options.insecureSkipVerify === true, useProxyFromEnvironment: options.withProxy === true && !isLoopback(endpoint.url) }),
   };
 }
@@ -79,6 +82,8 @@ export async function requestCredentials(
     request: session.request,
     send: session.send,
     debug: deps.debug,
+    clock: deps.clock,
+    notFoundContext: `looked up in region ${session.endpoint.region}${session.accountId === undefined ? '' : `, account ${session.accountId}`}: check --trust-anchor-arn, --profile-arn and --region`,
     sign: async (request) => {
       const signed = await signRequest(request, {
         signer: identity.source,

@@ -298,7 +298,11 @@ const corpus: BadInput[] = [
   { name: 'endpoint TLS to a plain HTTP server', args: endpoint(`https://127.0.0.1:${(hostile.address() as AddressInfo).port}`) },
   { name: 'endpoint with an escape', args: endpoint('http://exa\u001bmple.com') },
   { name: 'endpoint that is not Roles Anywhere (emulator STS path)', args: endpoint(`${rig.url}/nothing-here`) },
-  // server answers
+  // server answers: the same validation in every mode
+  { name: 'update --once with a null credentialSet entry', args: ['update', ...withEndpoint('/null-set').slice(1), '--once'], env: { AWS_SHARED_CREDENTIALS_FILE: join(dir, 'update-credentials') }, says: /answered 201 but/ },
+  { name: 'update --once with credentials already expired', args: ['update', ...withEndpoint('/expired').slice(1), '--once'], env: { AWS_SHARED_CREDENTIALS_FILE: join(dir, 'update-credentials') }, says: /already past/ },
+  { name: 'serve with a CR/LF in the access key id', args: ['serve', ...withEndpoint('/crlf-key-id').slice(1), '--port', '0'], says: /accessKeyId/ },
+  { name: 'serve --container with an expiration of "1"', args: ['serve', ...withEndpoint('/expiration-one').slice(1), '--port', '0', '--container'], env: { AWS_CONTAINER_AUTHORIZATION_TOKEN: SECRETS.containerToken }, says: /ISO-8601/ },
   ...Object.keys(answers).map((path): BadInput => ({ name: `server answers ${path.slice(1)}`, args: withEndpoint(path) })),
 ];
 

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { link, mkdir, open, readFile, realpath, rename, stat, unlink, chmod } from 'node:fs/promises';
+import { describeReadFailure, readUserFile } from '../files/read-user-file.js';
 import { dirname, join } from 'node:path';
 import { replacePrivateFile } from '../credentials/cache.js';
 import { SignerError, isSignerError } from '../errors.js';
@@ -92,12 +93,15 @@ async function ensureDirectory(directory: string): Promise<void> {
 
 const MAX_DIRECTORIES_CREATED = 32;
 
+/** Bounded and regular files only: a FIFO named as the credentials file must not hang update. */
+const MAX_CREDENTIALS_FILE_BYTES = 16 * 1024 * 1024;
+
 async function readExisting(path: string): Promise<Buffer> {
   try {
-    return await readFile(path);
+    return readUserFile(path, MAX_CREDENTIALS_FILE_BYTES);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return Buffer.alloc(0);
-    throw fileError(`cannot read ${path}`, error);
+    throw fileError(`cannot read ${path}`, { code: describeReadFailure(error) });
   }
 }
 

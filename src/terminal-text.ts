@@ -17,7 +17,3 @@ export function toTerminalText(text: string, maxLength = 1000): string {
   return `${printable.slice(0, Math.max(0, maxLength - 3))}...`;
 }
 
-/** True when `text` holds nothing `toTerminalText` would change (apart from its length). */
-export function isTerminalSafe(text: string): boolean {
-  return !new RegExp(WHITESPACE_CONTROLS.source).test(text) && !new RegExp(UNSAFE_CHARACTERS.source).test(text);
-}

@@ -73,10 +73,10 @@ async function ensureDirectory(directory: string): Promise<void> {
       throw fileError(`cannot create the directory ${directory}`, error);
     });
     if (info !== undefined) {
-      if (!info.isDirectory()) throw fileError(`cannot create the directory ${directory}: ${current} is not a directory`, { code: 'ENOTDIR' });
+      if (!info.isDirectory()) throw fileError(`cannot create the directory ${directory}: ${current} is not a directory`, errno('ENOTDIR', current));
       break;
     }
-    if (dirname(current) === current || missing.length >= MAX_DIRECTORIES_CREATED) throw fileError(`cannot create the directory ${directory}`, { code: 'ENOENT' });
+    if (dirname(current) === current || missing.length >= MAX_DIRECTORIES_CREATED) throw fileError(`cannot create the directory ${directory}`, errno('ENOENT', current));
     missing.unshift(current);
   }
   for (const path of missing) {
@@ -93,6 +93,10 @@ async function ensureDirectory(directory: string): Promise<void> {
 
 const MAX_DIRECTORIES_CREATED = 32;
 
+function errno(code: string, path: string): NodeJS.ErrnoException {
+  return Object.assign(new Error(`${code}: ${path}`), { code, path });
+}
+
 /** Bounded and regular files only: a FIFO named as the credentials file must not hang update. */
 const MAX_CREDENTIALS_FILE_BYTES = 16 * 1024 * 1024;
 
@@ -101,7 +105,7 @@ async function readExisting(path: string): Promise<Buffer> {
     return readUserFile(path, MAX_CREDENTIALS_FILE_BYTES);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return Buffer.alloc(0);
-    throw fileError(`cannot read ${path}`, { code: describeReadFailure(error) });
+    throw new SignerError('CREDENTIALS_FILE_FAILED', `cannot read ${path} (${describeReadFailure(error)}): check the path and its permissions`, { cause: error });
   }
 }
 

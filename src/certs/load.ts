@@ -1,7 +1,7 @@
 import { createHash, createPublicKey, X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { Certificate } from '@peculiar/asn1-x509';
+import { describeReadFailure, readUserFile } from '../files/read-user-file.js';
 import { SignerError } from '../errors.js';
 import type { KeyType } from '../keys/types.js';
 import { DER_TAG, decodeDerOid, decodeDerSmallInteger, readDerChildren, readDerElement, readWholeDerElement } from '../asn1/der.js';
@@ -34,7 +34,7 @@ export interface CertificateDescription {
  * Every certificate in a PEM (CERTIFICATE blocks, in order) or DER file (one or several
  * concatenated certificates), each checked to be a well-formed X.509 certificate.
  */
-export function loadCertificateFile(path: string, readFile: ReadFile = readFileSync): Uint8Array[] {
+export function loadCertificateFile(path: string, readFile: ReadFile = readUserFile): Uint8Array[] {
   const source = `certificate file ${path}`;
   const bytes = readCertificateBytes(path, source, '--certificate', readFile);
   if (!looksLikePem(bytes) && isPkcs12(bytes)) {
@@ -44,7 +44,7 @@ export function loadCertificateFile(path: string, readFile: ReadFile = readFileS
 }
 
 /** The leaf of a --certificate file: its first certificate. */
-export function loadLeafCertificate(path: string, readFile: ReadFile = readFileSync): Uint8Array {
+export function loadLeafCertificate(path: string, readFile: ReadFile = readUserFile): Uint8Array {
   const [leaf] = loadCertificateFile(path, readFile);
   // parseCertificates already refused a file without one; this keeps the type honest.
   if (leaf === undefined) throw new SignerError('CERT_INVALID', `${path} holds no certificate: pass a PEM or DER X.509 certificate`);
@@ -52,7 +52,7 @@ export function loadLeafCertificate(path: string, readFile: ReadFile = readFileS
 }
 
 /** `--intermediates`: every CERTIFICATE block of a PEM bundle (or DER certificates), in file order. */
-export function loadIntermediates(path: string, readFile: ReadFile = readFileSync): Uint8Array[] {
+export function loadIntermediates(path: string, readFile: ReadFile = readUserFile): Uint8Array[] {
   const source = `intermediates file ${path}`;
   return parseCertificates(readCertificateBytes(path, source, '--intermediates', readFile), source);
 }
@@ -108,10 +108,10 @@ function readCertificateBytes(path: string, source: string, flag: string, readFi
   try {
     return new Uint8Array(readFile(path));
   } catch (cause) {
-    const code = (cause as NodeJS.ErrnoException).code ?? 'error';
-    const message = code === 'ENOENT'
+    const detail = describeReadFailure(cause);
+    const message = detail === 'ENOENT'
       ? `${source} does not exist: check the ${flag} path`
-      : `cannot read ${source} (${code}): check the ${flag} path and its permissions`;
+      : `cannot read ${source} (${detail}): check the ${flag} path and its permissions`;
     throw new SignerError('CERT_NOT_FOUND', message, { cause });
   }
 }

@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 import { CommanderError } from 'commander';
 import { SignerError, describeCause } from '../errors.js';
+import { toTerminalText } from '../terminal-text.js';
 import { buildProgram } from './program.js';
 import { invokedName } from './help.js';
 
 /**
  * Every failure ends here as one line on stderr and a non-zero exit; no stack trace reaches a
- * user. --debug adds the error code and the cause chain (which never holds secrets).
+ * user. --debug adds the error code and the cause chain (which never holds secrets). Messages
+ * may quote what a server or a file said, so each line is made terminal-safe last thing.
  */
 async function main(argv: readonly string[]): Promise<number> {
   const program = buildProgram(invokedName(argv[1]));
@@ -25,18 +27,18 @@ function report(error: unknown, debug: boolean): number {
     return error.exitCode === 0 ? 0 : 2;
   }
   if (error instanceof SignerError) {
-    process.stderr.write(`roles-anywhere-signer: ${error.message}\n`);
+    process.stderr.write(`roles-anywhere-signer: ${toTerminalText(error.message)}\n`);
     if (debug) {
       process.stderr.write(`debug: error code ${error.code}\n`);
       let cause: unknown = error.cause;
       for (let depth = 0; cause !== undefined && depth < 5; depth++) {
-        process.stderr.write(`debug: caused by ${describeCause(cause)}\n`);
+        process.stderr.write(`debug: caused by ${toTerminalText(describeCause(cause))}\n`);
         cause = cause instanceof Error ? cause.cause : undefined;
       }
     }
     return error.code === 'USAGE' ? 2 : 1;
   }
-  process.stderr.write(`roles-anywhere-signer: unexpected error (${describeCause(error).split('\n')[0]}): rerun with --debug and report it\n`);
+  process.stderr.write(`roles-anywhere-signer: unexpected error (${toTerminalText(describeCause(error).split('\n')[0] ?? '')}): rerun with --debug and report it\n`);
   if (debug && error instanceof Error && error.stack !== undefined) process.stderr.write(`${error.stack}\n`);
   return 1;
 }

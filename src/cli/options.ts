@@ -30,8 +30,32 @@ export interface SigningFlags {
   useLatestExpiringCertificate?: boolean;
 }
 
+/**
+ * Flag pairs the reference helper refuses together. Commander stores --tpm-key-password and
+ * --no-tpm-key-password in one value (the last wins), so the flags seen are recorded as parsed.
+ */
+const CONFLICTING_PASSWORD_FLAGS: ReadonlyArray<readonly [string, string, string]> = [
+  ['--tpm-key-password', '--no-tpm-key-password', 'give one of them'],
+  ['--pkcs8-password', '--tpm-key-password', 'a key is either a PKCS#8/PKCS#12 file or a TPM key: give the password flag of yours'],
+];
+
+function refuseConflictingPasswordFlags(command: Command): void {
+  const given = new Set<string>();
+  for (const flag of new Set(CONFLICTING_PASSWORD_FLAGS.flatMap(([first, second]) => [first, second]))) {
+    command.on(`option:${flag.slice(2)}`, () => given.add(flag));
+  }
+  command.hook('preAction', () => {
+    const seen = [...given];
+    given.clear();
+    for (const [first, second, why] of CONFLICTING_PASSWORD_FLAGS) {
+      if (seen.includes(first) && seen.includes(second)) throw new SignerError('USAGE', `${first} and ${second} cannot be used together: ${why}`);
+    }
+  });
+}
+
 /** The key flags, shared with sign-string. */
 export function addKeyOptions(command: Command): Command {
+  refuseConflictingPasswordFlags(command);
   return command
     .option('--certificate <path|uri>', 'certificate: PEM/DER file, PKCS#12 file (with no --private-key), or pkcs11: URI')
     .option('--private-key <path|uri>', 'private key: PEM/DER file, pkcs11: URI, handle:0x81000001 (TPM), or a TSS2 PRIVATE KEY file')

@@ -1,8 +1,9 @@
 import { createHash, randomBytes, X509Certificate } from 'node:crypto';
-import { closeSync, constants as fsConstants, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, constants as fsConstants, fstatSync, openSync, readSync } from 'node:fs';
 import { chmod, lstat, mkdir, open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import { SignerError } from '../errors.js';
+import { readUserFile } from '../files/read-user-file.js';
 import type { DebugLog } from '../debug.js';
 import { resolveKeyOptions } from '../keys/index.js';
 import { formatPkcs11Uri, parsePkcs11Uri } from '../keys/pkcs11/uri.js';
@@ -62,7 +63,7 @@ export function cacheKey(parts: CacheKeyParts): string {
  * attributes removed) and module. Undefined when none of these is available (a TPM handle
  * without --certificate): then there is nothing safe to key by, and the cache is skipped.
  */
-export function certificateIdentity(identity: IdentityOptions, readFile: (path: string) => Buffer = readFileSync): string | undefined {
+export function certificateIdentity(identity: IdentityOptions, readFile: (path: string) => Buffer = readUserFile): string | undefined {
   let resolved;
   try {
     resolved = resolveKeyOptions(identity, readFile);

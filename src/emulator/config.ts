@@ -3,11 +3,12 @@
  * plain object. Validation is strict and happens once, at start, with one message per problem
  * naming the exact field, so a typo never turns into a puzzling 403 later.
  */
-import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { looksLikePem, parsePemBlocks } from '../certs/pem.js';
 import { checkTrustAnchor } from '../certs/rules.js';
 import { SignerError } from '../errors.js';
+import { describeReadFailure, readUserFile } from '../files/read-user-file.js';
+import { toTerminalText } from '../terminal-text.js';
 
 export interface EmulatorConfig {
   readonly region: string;
@@ -122,15 +123,15 @@ export function loadEmulatorConfigFile(path: string): ResolvedEmulatorConfig {
 export function readEmulatorConfigObject(path: string): Record<string, unknown> {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readUserFile(path).toString('utf8');
   } catch (error) {
-    throw new SignerError('EMULATOR_CONFIG_INVALID', `cannot read emulator config ${path}; check the path (emulate --init DIR writes one)`, { cause: error });
+    throw new SignerError('EMULATOR_CONFIG_INVALID', `cannot read emulator config ${path} (${describeReadFailure(error)}); check the path (emulate --init DIR writes one)`, { cause: error });
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw new SignerError('EMULATOR_CONFIG_INVALID', `emulator config ${path} is not valid JSON (${(error as Error).message}); fix the syntax`, { cause: error });
+    throw new SignerError('EMULATOR_CONFIG_INVALID', `emulator config ${path} is not valid JSON (${toTerminalText((error as Error).message, 200)}); fix the syntax`, { cause: error });
   }
   if (!isRecord(parsed)) fail('must be a JSON object with region, accountId, trustAnchors and profiles');
   return parsed;
@@ -139,7 +140,7 @@ export function readEmulatorConfigObject(path: string): Record<string, unknown> 
 /** Validates a config object (from JSON or code) and decodes its certificates. */
 export function resolveEmulatorConfig(input: unknown, options: ResolveConfigOptions = {}): ResolvedEmulatorConfig {
   const baseDir = options.baseDir ?? process.cwd();
-  const readFile = options.readFile ?? ((path: string) => new Uint8Array(readFileSync(path)));
+  const readFile = options.readFile ?? ((path: string) => new Uint8Array(readUserFile(path)));
   if (!isRecord(input)) fail('the config must be a JSON object with region, accountId, trustAnchors and profiles');
   const region = requireString(input, 'region', '');
   if (!REGION_PATTERN.test(region)) fail(`region: '${region}' is not an AWS region name like us-east-1`);
@@ -239,7 +240,7 @@ function loadCertificates(source: string, where: string, baseDir: string, readFi
   try {
     bytes = readFile(path);
   } catch (error) {
-    throw new SignerError('EMULATOR_CONFIG_INVALID', `emulator config ${where}: cannot read ${path}; check the path (relative paths start at the config file's folder)`, { cause: error });
+    throw new SignerError('EMULATOR_CONFIG_INVALID', `emulator config ${where}: cannot read ${path} (${describeReadFailure(error)}); check the path (relative paths start at the config file's folder)`, { cause: error });
   }
   if (looksLikePem(bytes)) {
     const certificates = certificatesFromPem(Buffer.from(bytes).toString('latin1'), `emulator config ${where}: ${path}`);
@@ -300,5 +301,6 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 function fail(message: string): never {
-  throw new SignerError('EMULATOR_CONFIG_INVALID', `emulator config ${message}`);
+  // Messages quote values from the file: whatever it holds must not steer the terminal.
+  throw new SignerError('EMULATOR_CONFIG_INVALID', `emulator config ${toTerminalText(message)}`);
 }

@@ -3,10 +3,10 @@
  * --trust-anchor-cert applied on top), or, with no file, a one-anchor, one-profile config built
  * from the certificates given, with fixed demo ARNs printed at start.
  */
-import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { encodePem, looksLikePem } from '../certs/pem.js';
 import { SignerError } from '../errors.js';
+import { describeReadFailure, readUserFile } from '../files/read-user-file.js';
 import { readEmulatorConfigObject, resolveEmulatorConfig, type EmulatorConfig, type ResolvedEmulatorConfig } from './config.js';
 import { DEMO_ACCOUNT_ID } from './init.js';
 import { startEmulator, type RunningEmulator } from './server.js';
@@ -65,9 +65,9 @@ function appendToFirstTrustAnchor(config: Record<string, unknown>, certificates:
 function readCertificateFile(path: string): string {
   let bytes: Buffer;
   try {
-    bytes = readFileSync(resolve(path));
+    bytes = readUserFile(resolve(path));
   } catch (error) {
-    throw new SignerError('CERT_NOT_FOUND', `cannot read trust anchor certificate ${path}; check the path`, { cause: error });
+    throw new SignerError('CERT_NOT_FOUND', `cannot read trust anchor certificate ${path} (${describeReadFailure(error)}); check the path`, { cause: error });
   }
   return looksLikePem(bytes) ? bytes.toString('latin1') : encodePem('CERTIFICATE', bytes);
 }

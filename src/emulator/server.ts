@@ -8,6 +8,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { SignerError } from '../errors.js';
+import { toTerminalText } from '../terminal-text.js';
 import type { ReceivedRequest } from './canonical-request.js';
 import { resolveEmulatorConfig, type EmulatorConfig, type ResolvedEmulatorConfig } from './config.js';
 import { handleCreateSession } from './create-session.js';
@@ -49,7 +50,8 @@ const MAX_BODY_BYTES = 1024 * 1024;
 export async function startEmulator(config: EmulatorConfig | ResolvedEmulatorConfig, options: EmulatorOptions = {}): Promise<RunningEmulator> {
   const resolved = isResolved(config) ? config : resolveEmulatorConfig(config, options.baseDir === undefined ? {} : { baseDir: options.baseDir });
   const clock = options.clock ?? (() => new Date());
-  const log = options.log ?? (() => undefined);
+  // Log lines quote what clients sent (paths, decoded ARNs, session names): keep them inert.
+  const log = (line: string): void => options.log?.(toTerminalText(line, 2000));
   const host = options.host ?? '127.0.0.1';
   const sessions = createSessionStore();
   const stats = { createSession: 0, getCallerIdentity: 0 };

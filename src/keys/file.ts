@@ -1,8 +1,8 @@
 import { constants, createPublicKey, sign as cryptoSign, type KeyObject, type SignKeyObjectInput, type SignPrivateKeyInput } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { assembleChain } from '../certs/chain.js';
 import { isPkcs12 } from '../certs/load.js';
 import { SignerError } from '../errors.js';
+import { describeReadFailure, readUserFile } from '../files/read-user-file.js';
 import { signingKeyTypeOf } from './file/key-type.js';
 import { readKeyMaterial } from './file/read.js';
 import { publicKeyMatchesCertificate } from './match.js';
@@ -17,7 +17,7 @@ export interface FileKeySourceIO {
   readonly secretIO: SecretIO;
 }
 
-const defaultIO: FileKeySourceIO = { readFile: (path) => readFileSync(path), secretIO: defaultSecretIO };
+const defaultIO: FileKeySourceIO = { readFile: (path) => readUserFile(path), secretIO: defaultSecretIO };
 
 const NODE_DIGESTS: ReadonlyMap<SignDigest, string> = new Map([
   ['SHA256', 'sha256'],
@@ -77,10 +77,10 @@ function readKeyFile(path: string, noun: string, flag: string, io: FileKeySource
   try {
     return io.readFile(path);
   } catch (cause) {
-    const code = (cause as NodeJS.ErrnoException).code ?? 'error';
-    const message = code === 'ENOENT'
+    const detail = describeReadFailure(cause);
+    const message = detail === 'ENOENT'
       ? `${noun} ${path} does not exist: check the ${flag} path`
-      : `cannot read ${noun} ${path} (${code}): check the ${flag} path and its permissions`;
+      : `cannot read ${noun} ${path} (${detail}): check the ${flag} path and its permissions`;
     throw new SignerError('KEY_NOT_FOUND', message, { cause });
   }
 }

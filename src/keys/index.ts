@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readUserFile } from '../files/read-user-file.js';
 import { SignerError } from '../errors.js';
 import type { DebugLog } from '../debug.js';
 import type { SecretSpec } from './secret.js';
@@ -50,7 +50,7 @@ const TSS2_PEM_LABEL = '-----BEGIN TSS2 PRIVATE KEY-----';
  * `pkcs11:` URIs (key or certificate) -> PKCS#11; `handle:0x81...` or a PEM file holding a TSS2
  * PRIVATE KEY -> TPM; any other file -> file key; no key but a certificate -> PKCS#12 file.
  */
-export function resolveKeyOptions(options: KeyOptions, readFile: (path: string) => Buffer = readFileSync): ResolvedKeyOptions {
+export function resolveKeyOptions(options: KeyOptions, readFile: (path: string) => Buffer = readUserFile): ResolvedKeyOptions {
   const { certificate, privateKey } = options;
   const certificateIsUri = certificate !== undefined && isPkcs11Uri(certificate);
 

@@ -1,8 +1,9 @@
 import { execFile } from 'node:child_process';
-import { openSync, closeSync, readFileSync } from 'node:fs';
+import { openSync, closeSync } from 'node:fs';
 import { ReadStream, WriteStream } from 'node:tty';
 import { fileURLToPath } from 'node:url';
 import { SignerError, type SignerErrorCode } from '../errors.js';
+import { describeReadFailure, readUserFile } from '../files/read-user-file.js';
 
 /**
  * Where a PIN or password may come from, in the order they are tried.
@@ -67,8 +68,7 @@ async function readFromSource(source: string, io: SecretIO): Promise<Buffer> {
   try {
     return io.readFile(path);
   } catch (cause) {
-    const code = (cause as NodeJS.ErrnoException).code ?? 'error';
-    throw new SignerError('SECRET_SOURCE_INVALID', `cannot read the PIN/password file ${path} (${code}): check the path and its permissions`);
+    throw new SignerError('SECRET_SOURCE_INVALID', `cannot read the PIN/password file ${path} (${describeReadFailure(cause)}): check the path and its permissions`);
   }
 }
 
@@ -168,9 +168,12 @@ export async function promptOnTty(label: string): Promise<Buffer | undefined> {
   }
 }
 
+const MAX_SECRET_FILE_BYTES = 64 * 1024;
+
 export const defaultSecretIO: SecretIO = {
   env: process.env,
   promptTty: promptOnTty,
-  readFile: (path) => readFileSync(path),
+  // A PIN or password is short; a bigger file is the wrong file.
+  readFile: (path) => readUserFile(path, MAX_SECRET_FILE_BYTES),
   runCommand,
 };

@@ -12,6 +12,8 @@ export interface ParsedArn {
 /** An AWS region name: us-east-1, eu-central-2, us-gov-west-1, cn-north-1. */
 export const REGION_PATTERN = /^[a-z]{2}(-[a-z]+)+-\d+$/;
 
+const ARN_RESOURCE_PATTERN = /^[\w+=,.@/-]+$/;
+
 /** Which ARN a flag expects; used to check the service and resource prefix. */
 export type ArnKind = 'trust-anchor' | 'profile' | 'role';
 
@@ -57,5 +59,8 @@ export function parseArn(value: string, kind: ArnKind): ParsedArn {
   if (!resource.startsWith(want.resourcePrefix) || resource.length === want.resourcePrefix.length) {
     fail(`the resource must be ${want.resourcePrefix}...`);
   }
+  // IAM names and Roles Anywhere IDs use only these; a quote, space or line break is a paste
+  // accident that would otherwise travel to the service and come back as a vague 403.
+  if (!ARN_RESOURCE_PATTERN.test(resource)) fail('it holds a quote, space, line break or other character ARNs never contain');
   return { arn: value, partition, service, region, accountId, resource };
 }

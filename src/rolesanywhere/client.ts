@@ -3,6 +3,8 @@ import type { DebugLog } from '../debug.js';
 import type { Credentials } from '../credentials/types.js';
 import type { CreateSessionHttpRequest } from './request.js';
 import type { HttpSend, HttpResponse } from './http-wire.js';
+import { parseCreateSessionAnswer } from './answer.js';
+import { toTerminalText } from '../terminal-text.js';
 
 /** Signs the request anew for each attempt: X-Amz-Date must be fresh on a retry. */
 export type SignAttempt = (request: CreateSessionHttpRequest) => Promise<Readonly<Record<string, string>>>;
@@ -22,6 +24,10 @@ export interface CreateSessionOptions {
   readonly random?: () => number;
   /** Monotonic milliseconds; default performance.now. */
   readonly now?: () => number;
+  /** Judges whether the answer's expiration is far enough ahead. */
+  readonly clock?: () => Date;
+  /** Appended to a 404's message: where the trust anchor and profile were looked up. */
+  readonly notFoundContext?: string;
 }
 
 /** Attempts per CreateSession call, the first included (documented in docs/cli.md). */
@@ -81,8 +87,8 @@ export async function createSession(options: CreateSessionOptions): Promise<Cred
       continue;
     }
     options.debug(`answer ${response.status} after ${Math.round(now() - started)} ms`);
-    if (response.status === 201) return parseCredentials(response, target);
-    const failure = serviceError(response, target);
+    if (response.status === 201) return parseCreateSessionAnswer(response.body, { target, now: (options.clock ?? (() => new Date()))() });
+    const failure = serviceError(response, target, options.notFoundContext);
     if (!retryableStatus.has(response.status)) throw failure;
     await pauseBeforeRetry(attempt, failure);
   }
@@ -150,13 +156,15 @@ const errorCodeByStatus: ReadonlyArray<readonly [(status: number) => boolean, Si
   [(s) => s >= 400, 'CREATE_SESSION_INVALID_REQUEST'],
 ];
 
-function serviceError(response: HttpResponse, target: string): SignerError {
+function serviceError(response: HttpResponse, target: string, notFoundContext?: string): SignerError {
   const code = errorCodeByStatus.find(([matches]) => matches(response.status))?.[1] ?? 'CREATE_SESSION_BAD_RESPONSE';
   const { type, message } = describeServiceError(response);
   const verb = code === 'CREATE_SESSION_DENIED' ? 'denied' : 'failed';
   const label = type === undefined ? `${response.status}` : `${response.status} ${type}`;
   const text = message === undefined ? `${target} answered without an error message` : message;
-  const hint = code === 'CREATE_SESSION_BAD_RESPONSE' ? ': check that --endpoint points at IAM Roles Anywhere' : '';
+  const hint = code === 'CREATE_SESSION_BAD_RESPONSE'
+    ? ': check that --endpoint points at IAM Roles Anywhere'
+    : code === 'CREATE_SESSION_NOT_FOUND' && notFoundContext !== undefined ? ` (${notFoundContext})` : '';
   return new SignerError(code, `CreateSession ${verb} (${label}): ${text}${hint}`);
 }
 
@@ -173,36 +181,13 @@ function describeServiceError(response: HttpResponse): { type?: string; message?
     // not JSON: a proxy's or load balancer's page; the status says enough
   }
   const result: { type?: string; message?: string } = {};
+  if (type !== undefined) type = toTerminalText(type, 100);
   if (type !== undefined && type !== '') result.type = type;
   if (message !== undefined && message !== '') result.message = message;
   return result;
 }
 
+/** Server-supplied text: one line, no terminal controls (ESC, OSC, BEL, bidi overrides). */
 function oneLine(text: string): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
-  return flat.length > 300 ? `${flat.slice(0, 297)}...` : flat;
-}
-
-function parseCredentials(response: HttpResponse, target: string): Credentials {
-  const bad = (why: string): never => {
-    throw new SignerError('CREATE_SESSION_BAD_RESPONSE', `${target} answered 201 but ${why}: check that --endpoint points at IAM Roles Anywhere`);
-  };
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(response.body);
-  } catch {
-    return bad('the body is not JSON');
-  }
-  const set = (parsed as { credentialSet?: unknown }).credentialSet;
-  if (!Array.isArray(set) || set.length === 0) return bad('without a credentialSet');
-  const credentials = (set[0] as { credentials?: Record<string, unknown> }).credentials;
-  if (credentials === undefined || credentials === null || typeof credentials !== 'object') return bad('without credentials');
-  const { accessKeyId, secretAccessKey, sessionToken, expiration } = credentials;
-  if (typeof accessKeyId !== 'string' || accessKeyId === '') return bad('without an accessKeyId');
-  if (typeof secretAccessKey !== 'string' || secretAccessKey === '') return bad('without a secretAccessKey');
-  if (typeof sessionToken !== 'string' || sessionToken === '') return bad('without a sessionToken');
-  if (typeof expiration !== 'string') return bad('without an expiration');
-  const expires = new Date(expiration);
-  if (Number.isNaN(expires.getTime())) return bad('with an expiration that is not a date');
-  return { accessKeyId, secretAccessKey, sessionToken, expiration: expires };
+  return toTerminalText(text.replace(/\s+/g, ' ').trim(), 300);
 }

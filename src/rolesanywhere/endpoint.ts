@@ -14,7 +14,8 @@ const dnsSuffixByPartition: Readonly<Record<string, string>> = {
 
 /**
  * Region: --region, else the trust anchor's. The trust anchor and profile live in one region
- * (the service rejects anything else), so a mismatch is caught here, before any signing.
+ * (the service rejects anything else), so a mismatch is caught here, before any signing; so is
+ * a --region other than the trust anchor's, where the service could only answer "not found".
  * Endpoint: --endpoint, else rolesanywhere.<region>.<partition suffix>.
  */
 export function resolveEndpoint(options: {
@@ -33,6 +34,9 @@ export function resolveEndpoint(options: {
   const region = options.region ?? trustAnchor.region;
   if (!REGION_PATTERN.test(region)) {
     throw new SignerError('CONFIG_INVALID', `--region ${JSON.stringify(region)} is not a region name (e.g. us-east-1)`);
+  }
+  if (region !== trustAnchor.region) {
+    throw new SignerError('REGION_MISMATCH', `--region ${region} is not the trust anchor's region ${trustAnchor.region}: trust anchors are looked up in their own region; drop --region or use a trust anchor from ${region}`);
   }
   if (options.endpoint !== undefined) return { url: parseEndpoint(options.endpoint), region };
   const suffix = dnsSuffixByPartition[trustAnchor.partition] ?? 'amazonaws.com';

@@ -33,6 +33,8 @@ export interface PreparedSession {
   readonly send: HttpSend;
   /** The whole CreateSession call, retries included. */
   readonly deadlineMs: number;
+  /** The account the trust anchor and profile were looked up in, for a 404's message. */
+  readonly accountId?: string;
 }
 
 export const MIN_DURATION_SECONDS = 900;
@@ -73,6 +75,7 @@ export function prepareSession(options: SessionOptions, send?: HttpSend): Prepar
   return {
     endpoint,
     request: buildCreateSessionRequest(endpoint, parameters),
+    accountId: trustAnchor.accountId,
     send: send ?? createHttpSend({ insecureSkipVerify: options.insecureSkipVerify === true, useProxyFromEnvironment: options.withProxy === true }),
     deadlineMs: timeoutSeconds * 1000,
   };
@@ -92,6 +95,8 @@ export async function requestCredentials(
     send: session.send,
     deadlineMs: session.deadlineMs,
     debug: deps.debug,
+    clock: deps.clock,
+    notFoundContext: `looked up in region ${session.endpoint.region}${session.accountId === undefined ? '' : `, account ${session.accountId}`}: check --trust-anchor-arn, --profile-arn and --region`,
     sign: async (request) => {
       const signed = await signRequest(request, {
         signer: identity.source,

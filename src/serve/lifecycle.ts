@@ -1,4 +1,5 @@
 import { isSignerError } from '../errors.js';
+import { toTerminalText } from '../terminal-text.js';
 import { createRefresher, type Refresher, type RefresherEvent, type RefresherOptions, type Timers } from '../credentials/refresher.js';
 import { formatExpiration, type Credentials } from '../credentials/types.js';
 
@@ -9,7 +10,7 @@ import { formatExpiration, type Credentials } from '../credentials/types.js';
 
 /** One line for the operator on stderr, prefixed like every other message of the CLI. */
 export function logToStderr(line: string): void {
-  process.stderr.write(`roles-anywhere-signer: ${line}\n`);
+  process.stderr.write(`roles-anywhere-signer: ${toTerminalText(line, 4000)}\n`);
 }
 
 /**

@@ -72,7 +72,7 @@ export async function startCredentialService(options: ServeOptions, deps: ServeD
   const roleName = role.resource.split('/').pop() ?? role.resource;
 
   // Set exactly in container mode: the handler and the export lines follow from it.
-  const token = options.mode === 'container' ? await prepareContainerToken(options.containerToken ?? { kind: 'generate' }, clock) : undefined;
+  const token = options.mode === 'container' ? await prepareContainerToken(options.containerToken ?? { kind: 'generate' }, clock, deps.log) : undefined;
 
   const source = createCredentialSource({ identity: options.identity, session, clock, debug: deps.debug });
   const refresher = createServiceRefresher({
@@ -113,15 +113,15 @@ export async function startCredentialService(options: ServeOptions, deps: ServeD
 }
 
 interface PreparedToken {
-  readonly digest: () => Buffer;
+  readonly digest: () => Buffer | undefined;
   readonly exports: readonly string[];
 }
 
-async function prepareContainerToken(source: ContainerTokenSource, clock: () => Date): Promise<PreparedToken> {
+async function prepareContainerToken(source: ContainerTokenSource, clock: () => Date, warn: (line: string) => void): Promise<PreparedToken> {
   switch (source.kind) {
     case 'file': {
       await createContainerTokenFile(source.path);
-      return { digest: tokenFileDigest({ path: source.path, clock }), exports: [`export AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE=${shellQuote(source.path)}`] };
+      return { digest: tokenFileDigest({ path: source.path, clock, warn }), exports: [`export AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE=${shellQuote(source.path)}`] };
     }
     case 'value':
       return { digest: fixedTokenDigest(source.token), exports: ['# the token is the AWS_CONTAINER_AUTHORIZATION_TOKEN this server was started with'] };

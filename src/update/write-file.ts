@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { link, mkdir, open, readFile, realpath, rename, stat, unlink, chmod } from 'node:fs/promises';
+import { describeReadFailure, readUserFile } from '../files/read-user-file.js';
 import { dirname, join } from 'node:path';
 import { replacePrivateFile } from '../credentials/cache.js';
-import { SignerError } from '../errors.js';
+import { SignerError, isSignerError } from '../errors.js';
 import type { Credentials } from '../credentials/types.js';
 import { setProfileCredentials } from './credentials-file.js';
 
@@ -60,21 +61,51 @@ async function resolveTarget(path: string): Promise<string> {
   }
 }
 
+/**
+ * Creates the missing directories one level at a time. Not `mkdir(..., { recursive: true })`:
+ * under /proc, procfs answers ENOENT to the mkdir and Node's recursive walk retries forever.
+ */
 async function ensureDirectory(directory: string): Promise<void> {
-  try {
-    const created = await mkdir(directory, { recursive: true, mode: 0o700 });
-    if (created !== undefined) await chmod(directory, 0o700);
-  } catch (error) {
-    throw fileError(`cannot create the directory ${directory}`, error);
+  const missing: string[] = [];
+  for (let current = directory; ; current = dirname(current)) {
+    const info = await stat(current).catch((error: unknown) => {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw fileError(`cannot create the directory ${directory}`, error);
+    });
+    if (info !== undefined) {
+      if (!info.isDirectory()) throw fileError(`cannot create the directory ${directory}: ${current} is not a directory`, errno('ENOTDIR', current));
+      break;
+    }
+    if (dirname(current) === current || missing.length >= MAX_DIRECTORIES_CREATED) throw fileError(`cannot create the directory ${directory}`, errno('ENOENT', current));
+    missing.unshift(current);
+  }
+  for (const path of missing) {
+    try {
+      await mkdir(path, { mode: 0o700 });
+      await chmod(path, 0o700);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      const raced = code === 'EEXIST' && (await stat(path).then((info) => info.isDirectory(), () => false));
+      if (!raced) throw fileError(`cannot create the directory ${path}`, error);
+    }
   }
 }
 
+const MAX_DIRECTORIES_CREATED = 32;
+
+function errno(code: string, path: string): NodeJS.ErrnoException {
+  return Object.assign(new Error(`${code}: ${path}`), { code, path });
+}
+
+/** Bounded and regular files only: a FIFO named as the credentials file must not hang update. */
+const MAX_CREDENTIALS_FILE_BYTES = 16 * 1024 * 1024;
+
 async function readExisting(path: string): Promise<Buffer> {
   try {
-    return await readFile(path);
+    return readUserFile(path, MAX_CREDENTIALS_FILE_BYTES);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return Buffer.alloc(0);
-    throw fileError(`cannot read ${path}`, error);
+    throw new SignerError('CREDENTIALS_FILE_FAILED', `cannot read ${path} (${describeReadFailure(error)}): check the path and its permissions`, { cause: error });
   }
 }
 
@@ -91,34 +122,56 @@ async function acquireLock(lockPath: string, timeoutMs: number, staleMs: number,
       const handle = await open(lockPath, 'wx', 0o600);
       try {
         await handle.writeFile(`${owner}\n`);
-      } finally {
         await handle.close();
+      } catch (error) {
+        // A full disk lets the empty file be created but not written: never leave it behind.
+        await handle.close().catch(() => {});
+        await unlink(lockPath).catch(() => {});
+        throw fileError(`cannot write the lock file ${lockPath}`, error);
       }
       return async () => {
         const content = await readFile(lockPath, 'utf8').catch(() => '');
         if (content.startsWith(`${owner}\n`)) await unlink(lockPath).catch(() => {});
       };
     } catch (error) {
+      if (isSignerError(error)) throw error;
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw fileError(`cannot create the lock file ${lockPath}`, error);
     }
-    const holder = await readFile(lockPath, 'utf8').catch(() => undefined);
-    if (holder !== undefined && (await isStale(lockPath, holder, staleMs))) {
+    const holder = await readFile(lockPath, 'utf8').catch((error: unknown) => ((error as NodeJS.ErrnoException).code === 'ENOENT' ? null : undefined));
+    if (holder === null) continue; // released meanwhile: try again at once
+    if (await isStale(lockPath, holder, staleMs)) {
       await breakStaleLock(lockPath, holder);
       continue;
     }
     if (Date.now() >= deadline) {
-      const pid = holder?.split(':')[0] ?? '?';
+      const pid = lockHolderPid(holder) ?? 'unknown';
       throw new SignerError('CREDENTIALS_FILE_FAILED', `${target} is locked by another writer (pid ${pid}, lock ${lockPath}) for more than ${timeoutMs / 1000} s: wait for it, or delete the lock file if no update is running`);
     }
     await new Promise((resolve) => setTimeout(resolve, 20 + Math.floor(Math.random() * 40)));
   }
 }
 
-async function isStale(lockPath: string, holder: string, staleMs: number): Promise<boolean> {
-  const pid = Number.parseInt(holder.split(':')[0] ?? '', 10);
-  if (Number.isInteger(pid) && pid > 0 && !processExists(pid)) return true;
+/**
+ * A live writer writes `pid:nonce` right after creating the lock; a lock still empty, garbled
+ * or unreadable after this long belongs to a writer that failed in between (a full disk) or
+ * to something else, and is broken rather than waited on.
+ */
+const MALFORMED_LOCK_GRACE_MS = 1000;
+
+async function isStale(lockPath: string, holder: string | undefined, staleMs: number): Promise<boolean> {
   const info = await stat(lockPath).catch(() => undefined);
-  return info !== undefined && Date.now() - info.mtimeMs > staleMs;
+  if (info === undefined) return false; // gone: the next attempt takes it
+  const age = Date.now() - info.mtimeMs;
+  const pid = lockHolderPid(holder);
+  if (pid === undefined) return age > MALFORMED_LOCK_GRACE_MS;
+  if (!processExists(pid)) return true;
+  return age > staleMs;
+}
+
+function lockHolderPid(holder: string | undefined): number | undefined {
+  const match = holder === undefined ? null : /^(\d{1,10}):[^\n]*\n$/.exec(holder);
+  const pid = match === null ? Number.NaN : Number(match[1]);
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
 }
 
 function processExists(pid: number): boolean {
@@ -130,7 +183,7 @@ function processExists(pid: number): boolean {
   }
 }
 
-async function breakStaleLock(lockPath: string, judged: string): Promise<void> {
+async function breakStaleLock(lockPath: string, judged: string | undefined): Promise<void> {
   const aside = `${lockPath}.stale.${randomBytes(6).toString('hex')}`;
   try {
     await rename(lockPath, aside);

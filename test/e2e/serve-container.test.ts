@@ -1,5 +1,5 @@
 import t, { type Test } from 'tap';
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startRig, ACCOUNT, type Rig } from '../helpers/emulator-rig.js';
 import { isolatedEnv, run } from '../helpers/cli.js';
@@ -126,4 +126,35 @@ t.test('--container-token-file without --container is a usage error', async (t) 
   const process = startCli(['serve', '--container-token-file', '/tmp/x', ...keyFlags, ...rig.sessionFlags], isolatedEnv());
   t.equal(await process.exited(), 2);
   t.equal(process.stderr(), 'roles-anywhere-signer: --container-token-file applies to the container endpoint: add --container\n');
+});
+
+t.test('a token file deleted or rewritten with a newline while serving revokes the token, and says so once', async (t) => {
+  const tokenFile = join(rig.dir, 'revocable-token');
+  const token = 'revocable-container-token';
+  await writeFile(tokenFile, token);
+  const { exports, process } = await serveContainer(t, ['--container-token-file', tokenFile]);
+  const uri = exports['AWS_CONTAINER_CREDENTIALS_FULL_URI'] ?? '';
+  const status = async (presented: string): Promise<number> => (await fetch(uri, { headers: { authorization: presented } })).status;
+  t.equal(await status(token), 200);
+  /** The file is re-read at most once a second: ask until the answer changes, boundedly. */
+  const settle = async (presented: string, want: number): Promise<number> => {
+    let got = await status(presented);
+    for (let attempt = 0; attempt < 40 && got !== want; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      got = await status(presented);
+    }
+    return got;
+  };
+  await rm(tokenFile);
+  t.equal(await settle(token, 401), 401, 'a deleted file revokes the old token');
+  t.equal(await status(token), 401);
+  const logged = () => process.stderr().split('\n').filter((line) => line.includes('every container request is refused'));
+  t.equal(logged().length, 1, 'one warning, not one per request');
+  t.match(logged()[0], `cannot read the container token file ${tokenFile} (ENOENT)`);
+  await writeFile(tokenFile, `${token}\n`);
+  t.equal(await settle(token, 401), 401, 'a trailing newline keeps it refused (SDKs could not send it)');
+  await writeFile(tokenFile, 'the-next-token');
+  t.equal(await settle('the-next-token', 200), 200, 'a usable file is served again');
+  t.match(process.stderr(), /is usable again: requests with its token are served/);
+  t.notOk(process.stderr().includes(token), 'no token on stderr');
 });

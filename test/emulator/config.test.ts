@@ -128,7 +128,7 @@ t.test('a missing certificate file names the resolved path', async (t) => {
     }
   })();
   t.ok(isSignerError(error, 'EMULATOR_CONFIG_INVALID'));
-  t.equal((error as Error).message, "emulator config trustAnchors[0].certificates[0]: cannot read /nonexistent-dir/missing.pem; check the path (relative paths start at the config file's folder)");
+  t.equal((error as Error).message, "emulator config trustAnchors[0].certificates[0]: cannot read /nonexistent-dir/missing.pem (ENOENT); check the path (relative paths start at the config file's folder)");
 });
 
 t.test('a config file that is not JSON', async (t) => {

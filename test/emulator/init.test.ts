@@ -112,7 +112,7 @@ t.test('--trust-anchor-cert: DER files load; a missing file or a config without 
   const missing = join(dir, 'missing.pem');
   t.throws(() => resolveLaunchConfig({ trustAnchorCertificatePaths: [missing] }), {
     code: 'CERT_NOT_FOUND',
-    message: `cannot read trust anchor certificate ${missing}; check the path`,
+    message: `cannot read trust anchor certificate ${missing} (ENOENT); check the path`,
   });
 
   const anchorless = join(dir, 'anchorless.json');

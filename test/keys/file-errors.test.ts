@@ -169,6 +169,20 @@ await t.test('opening key files that cannot be used', async (t) => {
     const rc2 = await write('rc2.p12', await pki.exportPkcs12({ key, certificate: leaf, password: PASSWORD, scheme: 'legacy-rc2' }));
     await expectError(t, openFileKeySource({ kind: 'file', certificatePath: rc2, password: { value: PASSWORD, promptLabel: 'p' } }), 'KEY_INVALID', `PKCS#12 file ${rc2} encrypts its certificates with pbeWithSHAAnd40BitRC2-CBC, which this tool does not support: re-export it with \`openssl pkcs12 -export -keypbe AES-256-CBC -certpbe AES-256-CBC\``);
 
+    // Unsupported contents are found before the MAC's key derivation: with a wrong password the
+    // answer is still "RC2 unsupported", not "MAC check failed" (which would mean the KDF ran).
+    await expectError(t, openFileKeySource({ kind: 'file', certificatePath: rc2, password: { value: WRONG, promptLabel: 'p' } }), 'KEY_INVALID', `PKCS#12 file ${rc2} encrypts its certificates with pbeWithSHAAnd40BitRC2-CBC, which this tool does not support: re-export it with \`openssl pkcs12 -export -keypbe AES-256-CBC -certpbe AES-256-CBC\``);
+
+    // Iteration counts beyond what real files use are refused before any derivation.
+    const keyPath = join(dir, 'iter.key.pem');
+    await writeFile(keyPath, key.pkcs8Pem);
+    const manyMac = join(dir, 'many-mac.p12');
+    await pki.run(['pkcs12', '-export', '-inkey', keyPath, '-in', leaf.certificatePath, '-out', manyMac, '-passout', 'pass:x', '-iter', '100001']);
+    await expectError(t, openFileKeySource({ kind: 'file', certificatePath: manyMac, password: { value: WRONG, promptLabel: 'p' } }), 'KEY_INVALID', `PKCS#12 file ${manyMac} asks for 100001 MAC iterations, more than the 100000 this tool allows (real files use a few thousand): re-export or convert it with the default settings of openssl`);
+    const manyPbkdf2 = join(dir, 'many-pbkdf2.p12');
+    await pki.run(['pkcs12', '-export', '-inkey', keyPath, '-in', leaf.certificatePath, '-out', manyPbkdf2, '-passout', 'pass:x', '-iter', '1000001', '-nomac']);
+    await expectError(t, openFileKeySource({ kind: 'file', certificatePath: manyPbkdf2, password: { value: WRONG, promptLabel: 'p' } }), 'KEY_INVALID', `PKCS#12 file ${manyPbkdf2} asks for 1000001 PBKDF2 iterations, more than the 1000000 this tool allows (real files use a few thousand): re-export or convert it with the default settings of openssl`);
+
     const certOnlyPath = join(dir, 'cert-only.p12');
     await pki.run(['pkcs12', '-export', '-nokeys', '-in', leaf.certificatePath, '-out', certOnlyPath, '-passout', 'pass:']);
     await expectError(t, openFileKeySource({ kind: 'file', certificatePath: certOnlyPath }), 'KEY_INVALID', `PKCS#12 file ${certOnlyPath} holds no private key: export it with its key (openssl pkcs12 -export -inkey <key> -in <cert>)`);

@@ -20,6 +20,10 @@ const bad: Array<[string, Parameters<typeof parseArn>[1], string]> = [
   ['arn:aws:rolesanywhere:eu-west-1:123456789012:profile/x', 'trust-anchor', '--trust-anchor-arn "arn:aws:rolesanywhere:eu-west-1:123456789012:profile/x" is not a valid ARN (the resource must be trust-anchor/...): expected the form arn:aws:rolesanywhere:us-east-1:123456789012:trust-anchor/UUID'],
   ['arn:aws:rolesanywhere:mars:123456789012:profile/x', 'profile', '--profile-arn "arn:aws:rolesanywhere:mars:123456789012:profile/x" is not a valid ARN ("mars" is not a region): expected the form arn:aws:rolesanywhere:us-east-1:123456789012:profile/UUID'],
   ['arn:aws:iam:us-east-1:123456789012:role/x', 'role', '--role-arn "arn:aws:iam:us-east-1:123456789012:role/x" is not a valid ARN (IAM ARNs have an empty region): expected the form arn:aws:iam::123456789012:role/NAME'],
+  ['arn:aws:rolesanywhere:us-east-1:123456789012:trust-anchor/0f1e2d3c"', 'trust-anchor', '--trust-anchor-arn "arn:aws:rolesanywhere:us-east-1:123456789012:trust-anchor/0f1e2d3c\\"" is not a valid ARN (it holds a quote, space, line break or other character ARNs never contain): expected the form arn:aws:rolesanywhere:us-east-1:123456789012:trust-anchor/UUID'],
+  ['arn:aws:rolesanywhere:us-east-1:123456789012:profile/p\n', 'profile', '--profile-arn "arn:aws:rolesanywhere:us-east-1:123456789012:profile/p\\n" is not a valid ARN (it holds a quote, space, line break or other character ARNs never contain): expected the form arn:aws:rolesanywhere:us-east-1:123456789012:profile/UUID'],
+  ['arn:aws:iam::123456789012:role/app\nx', 'role', '--role-arn "arn:aws:iam::123456789012:role/app\\nx" is not a valid ARN (it holds a quote, space, line break or other character ARNs never contain): expected the form arn:aws:iam::123456789012:role/NAME'],
+  ["arn:aws:iam::123456789012:role/app '", 'role', '--role-arn "arn:aws:iam::123456789012:role/app \'" is not a valid ARN (it holds a quote, space, line break or other character ARNs never contain): expected the form arn:aws:iam::123456789012:role/NAME'],
 ];
 
 for (const [value, kind, message] of bad) {

@@ -87,7 +87,7 @@ const cases: Array<[string, HttpResponse, string, string]> = [
   ['500 garbage', json(500, '<html>oops</html>'), 'CREATE_SESSION_SERVER_ERROR', 'CreateSession failed (500): http://127.0.0.1:9/sessions answered without an error message'],
   ['201 garbage', json(201, 'not json'), 'CREATE_SESSION_BAD_RESPONSE', 'http://127.0.0.1:9/sessions answered 201 but the body is not JSON: check that --endpoint points at IAM Roles Anywhere'],
   ['201 without credentials', json(201, { credentialSet: [] }), 'CREATE_SESSION_BAD_RESPONSE', 'http://127.0.0.1:9/sessions answered 201 but without a credentialSet: check that --endpoint points at IAM Roles Anywhere'],
-  ['201 bad expiration', json(201, { credentialSet: [{ credentials: { accessKeyId: 'a', secretAccessKey: 'b', sessionToken: 'c', expiration: 'soon' } }] }), 'CREATE_SESSION_BAD_RESPONSE', 'http://127.0.0.1:9/sessions answered 201 but with an expiration that is not a date: check that --endpoint points at IAM Roles Anywhere'],
+  ['201 bad expiration', json(201, { credentialSet: [{ credentials: { accessKeyId: 'a', secretAccessKey: 'b', sessionToken: 'c', expiration: 'soon' } }] }), 'CREATE_SESSION_BAD_RESPONSE', 'http://127.0.0.1:9/sessions answered 201 but with an expiration that is not an ISO-8601 UTC date (YYYY-MM-DDThh:mm:ssZ): check that --endpoint points at IAM Roles Anywhere'],
 ];
 
 for (const [name, response, code, message] of cases) {

@@ -50,4 +50,13 @@ t.test('errors name the problem and the fix', async (t) => {
     message(() => resolveEndpoint({ region: 'Narnia', trustAnchor: ta('us-east-1'), profile: profile('us-east-1') })),
     'CONFIG_INVALID: --region "Narnia" is not a region name (e.g. us-east-1)',
   );
+  t.equal(
+    message(() => resolveEndpoint({ region: 'eu-west-1', trustAnchor: ta('us-east-1'), profile: profile('us-east-1') })),
+    "REGION_MISMATCH: --region eu-west-1 is not the trust anchor's region us-east-1: trust anchors are looked up in their own region; drop --region or use a trust anchor from eu-west-1",
+  );
+  t.equal(
+    message(() => resolveEndpoint({ endpoint: 'http://127.0.0.1:1', region: 'eu-west-1', trustAnchor: ta('us-east-1'), profile: profile('us-east-1') })),
+    "REGION_MISMATCH: --region eu-west-1 is not the trust anchor's region us-east-1: trust anchors are looked up in their own region; drop --region or use a trust anchor from eu-west-1",
+    'also with --endpoint: the signature scope would name the wrong region',
+  );
 });

@@ -1,4 +1,5 @@
 import t from 'tap';
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile, stat, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,11 +22,12 @@ t.test('a fixed token: exact match only', async (t) => {
   t.throws(() => fixedTokenDigest(Buffer.alloc(0)), { code: 'CONFIG_INVALID', message: 'the container authorization token is empty: set a non-empty token' });
 });
 
-t.test('a token file is re-read after rotation, and a briefly missing file keeps the old token', async (t) => {
+t.test('a token file is re-read after rotation; deleted or rewritten badly, it refuses all until fixed, and says so', async (t) => {
   const path = join(dir, 'rotating');
   await writeFile(path, 'first');
   let now = 0;
-  const check = createAuthorizationCheck(tokenFileDigest({ path, clock: () => new Date(now) }));
+  const warnings: string[] = [];
+  const check = createAuthorizationCheck(tokenFileDigest({ path, clock: () => new Date(now), warn: (line) => warnings.push(line) }));
   t.equal(check('first'), true);
   await writeFile(path, 'second');
   t.equal(check('second'), false, 'not re-read within a second');
@@ -34,7 +36,27 @@ t.test('a token file is re-read after rotation, and a briefly missing file keeps
   t.equal(check('first'), false);
   await rm(path);
   now += 1000;
-  t.equal(check('second'), true, 'kept while the file is missing');
+  t.equal(check('second'), false, 'a deleted file revokes the old token');
+  now += 1000;
+  t.equal(check('second'), false, 'still refused');
+  t.same(warnings, [`cannot read the container token file ${path} (ENOENT): check the path and its permissions; every container request is refused until it is fixed`], 'warned once, not per request');
+  await writeFile(path, 'second\n');
+  now += 1000;
+  t.equal(check('second'), false, 'a trailing newline is refused, not trimmed');
+  t.equal(check('second\n'), false);
+  t.equal(warnings.length, 2);
+  t.equal(warnings[1], `the container token file ${path} contains a line break, which SDKs refuse to send in a header: write the token without a newline (printf, not echo); every container request is refused until it is fixed`);
+  await writeFile(path, 'third');
+  now += 1000;
+  t.equal(check('third'), true, 'usable again once fixed');
+  t.equal(warnings[2], `the container token file ${path} is usable again: requests with its token are served`);
+});
+
+t.test('a directory or FIFO as token file is refused at once with one clear line', async (t) => {
+  t.throws(() => readTokenFile(dir), { code: 'CONFIG_INVALID', message: `the container token file ${dir} is a directory: name a file that holds only the token (it is created when missing)` });
+  const fifo = join(dir, 'fifo');
+  execFileSync('mkfifo', [fifo]);
+  t.throws(() => readTokenFile(fifo), { code: 'CONFIG_INVALID', message: `the container token file ${fifo} is not a regular file: name a file that holds only the token (it is created when missing)` });
 });
 
 t.test('token files with line breaks, empty or missing are refused with clear errors', async (t) => {

@@ -1,5 +1,7 @@
 import t from 'tap';
+import { execFileSync } from 'node:child_process';
 import { lstat, mkdtemp, readFile, rm, stat, symlink, writeFile, chmod, readdir, mkdir, utimes } from 'node:fs/promises';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { credentialsFilePath, writeProfileCredentials } from '../../src/update/write-file.js';
@@ -105,4 +107,77 @@ t.test('the file is AWS_SHARED_CREDENTIALS_FILE (~ expanded) or ~/.aws/credentia
   t.equal(credentialsFilePath({ AWS_SHARED_CREDENTIALS_FILE: '' }, '/home/u'), '/home/u/.aws/credentials');
   t.equal(credentialsFilePath({ AWS_SHARED_CREDENTIALS_FILE: '/etc/aws/creds' }, '/home/u'), '/etc/aws/creds');
   t.equal(credentialsFilePath({ AWS_SHARED_CREDENTIALS_FILE: '~/x/creds' }, '/home/u'), '/home/u/x/creds');
+});
+
+t.test('under /proc the missing directory is refused at once instead of never settling', async (t) => {
+  await t.rejects(writeProfileCredentials({ path: '/proc/ras-no-such-dir/aws/credentials', profile: 'default', credentials: creds('PROC') }), {
+    code: 'CREDENTIALS_FILE_FAILED',
+    message: 'cannot create the directory /proc/ras-no-such-dir (ENOENT): check the path and its permissions',
+  });
+});
+
+t.test('missing parent directories are created one by one, 0700 each', async (t) => {
+  const path = join(dir, 'a', 'b', 'c', 'credentials');
+  await writeProfileCredentials({ path, profile: 'default', credentials: creds('DEEP') });
+  for (const level of [join(dir, 'a'), join(dir, 'a', 'b'), join(dir, 'a', 'b', 'c')]) t.equal((await stat(level)).mode & 0o777, 0o700, level);
+  await t.rejects(writeProfileCredentials({ path: join(path, 'x', 'credentials'), profile: 'default', credentials: creds('DEEP') }), { code: 'CREDENTIALS_FILE_FAILED' });
+});
+
+t.test('an empty or garbled lock (a writer that died before writing its pid) is stale after a second', async (t) => {
+  const path = join(dir, 'credentials');
+  for (const content of ['', 'garbage', ':\n']) {
+    await writeFile(`${path}.lock`, content);
+    const old = new Date(Date.now() - 2000);
+    await utimes(`${path}.lock`, old, old);
+    await writeProfileCredentials({ path, profile: 'default', credentials: creds('NINE'), lockTimeoutMs: 5000 });
+    t.same(await readdir(dir), ['credentials'], `lock ${JSON.stringify(content)} broken and gone`);
+  }
+  await writeFile(`${path}.lock`, '');
+  await t.rejects(writeProfileCredentials({ path, profile: 'default', credentials: creds('TEN'), lockTimeoutMs: 100 }), {
+    code: 'CREDENTIALS_FILE_FAILED',
+    message: `${path} is locked by another writer (pid unknown, lock ${path}.lock) for more than 0.1 s: wait for it, or delete the lock file if no update is running`,
+  }, 'a fresh empty lock may be a writer between create and write: waited on');
+});
+
+/** A 64 KiB tmpfs, when this process may mount one (root with CAP_SYS_ADMIN). */
+function mountSmallTmpfs(mountPoint: string): boolean {
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k,mode=0700', 'tmpfs', mountPoint], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const canMount = (() => {
+  const probe = mkdtempSync(join(tmpdir(), 'ras-mount-probe-'));
+  try {
+    if (!mountSmallTmpfs(probe)) return false;
+    execFileSync('umount', [probe]);
+    return true;
+  } finally {
+    rmSync(probe, { recursive: true, force: true });
+  }
+})();
+
+t.test('a full disk leaves no lock behind, and the next run is not blocked', { skip: canMount ? false : 'cannot mount a small tmpfs here (needs root); the empty-lock test covers the recovery' }, async (t) => {
+  const mountPoint = join(dir, 'small');
+  await mkdir(mountPoint);
+  t.ok(mountSmallTmpfs(mountPoint), 'mounted');
+  t.teardown(() => execFileSync('umount', [mountPoint]));
+  const path = join(mountPoint, 'credentials');
+  // Fill the file system: creating the lock still works (an inode), writing it does not.
+  try {
+    execFileSync('dd', ['if=/dev/zero', `of=${join(mountPoint, 'filler')}`, 'bs=4k'], { stdio: 'ignore' });
+  } catch {
+    // dd stops with ENOSPC, which is the point
+  }
+  await t.rejects(writeProfileCredentials({ path, profile: 'default', credentials: creds('FULL') }), {
+    code: 'CREDENTIALS_FILE_FAILED',
+    message: `cannot write the lock file ${path}.lock (ENOSPC): check the path and its permissions`,
+  });
+  t.same((await readdir(mountPoint)).sort(), ['filler'], 'no lock, no temporary file left');
+  await rm(join(mountPoint, 'filler'));
+  await writeProfileCredentials({ path, profile: 'default', credentials: creds('FULL') });
+  t.match(await readFile(path, 'utf8'), /ASIAFULL/, 'the next run writes at once');
 });

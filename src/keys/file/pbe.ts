@@ -37,7 +37,19 @@ export interface DecryptionContext {
 }
 
 /** Iteration counts beyond this make opening a file hang for minutes: treat as damaged. */
-export const MAX_PBE_ITERATIONS = 10_000_000;
+/**
+ * Iteration caps at what real files use, so a hostile file cannot pin a CPU for minutes before
+ * it is refused. OpenSSL writes 2048, Java's keytool 10000, Windows 2000; OWASP's PBKDF2
+ * advice (600,000 for HMAC-SHA-256) sets the PBKDF2 cap, which runs natively (~1 s at the cap).
+ * The PKCS#12 KDF is SHA-1 in JavaScript, about 8 s per million: 100,000 keeps it under a second.
+ */
+export const MAX_PBKDF2_ITERATIONS = 1_000_000;
+export const MAX_PKCS12_KDF_ITERATIONS = 100_000;
+
+/** The message for a file that asks for more work than the cap. */
+export function tooManyIterations(source: string, what: string, iterations: number, cap: number): SignerError {
+  return new SignerError('KEY_INVALID', `${source} asks for ${iterations} ${what} iterations, more than the ${cap} this tool allows (real files use a few thousand): re-export or convert it with the default settings of openssl`);
+}
 
 const OID = Object.freeze({
   PBES2: '1.2.840.113549.1.5.13',
@@ -110,14 +122,8 @@ export async function decryptWithPassword(
   password: PasswordForms,
   context: DecryptionContext,
 ): Promise<Buffer | undefined> {
-  let derived: { cipher: CipherSpec; key: Buffer; iv: Uint8Array };
-  if (algorithm.oid === OID.PBES2) {
-    derived = await deriveForPbes2(parseParameters(algorithm, context), password, context);
-  } else {
-    const cipher = PKCS12_PBE_CIPHERS.get(algorithm.oid);
-    if (cipher === undefined) throw new SignerError('KEY_INVALID', context.unsupported(algorithmName(algorithm.oid)));
-    derived = deriveForPkcs12Pbe(cipher, parseParameters(algorithm, context), password, context);
-  }
+  const plan = planDecryption(algorithm, context);
+  const derived = plan.kind === 'pbes2' ? await deriveForPbes2(plan, password) : deriveForPkcs12Pbe(plan, password);
   try {
     const decipher = createDecipheriv(derived.cipher.name, derived.key, derived.iv);
     return Buffer.concat([decipher.update(ciphertext), decipher.final()]);
@@ -137,15 +143,38 @@ function parseParameters(algorithm: EncryptionAlgorithm, context: DecryptionCont
   }
 }
 
+type DecryptionPlan =
+  | ({ readonly kind: 'pbes2' } & Pbes2Plan)
+  | ({ readonly kind: 'pkcs12-pbe' } & Pkcs12PbePlan);
+
+/**
+ * Every check of an algorithm and its parameters, no key derivation: callers holding several
+ * encrypted parts (PKCS#12) learn that one is unsupported before paying for any KDF.
+ */
+export function assertDecryptionSupported(algorithm: EncryptionAlgorithm, context: DecryptionContext): void {
+  planDecryption(algorithm, context);
+}
+
+function planDecryption(algorithm: EncryptionAlgorithm, context: DecryptionContext): DecryptionPlan {
+  if (algorithm.oid === OID.PBES2) return { kind: 'pbes2', ...planPbes2(parseParameters(algorithm, context), context) };
+  const cipher = PKCS12_PBE_CIPHERS.get(algorithm.oid);
+  if (cipher === undefined) throw new SignerError('KEY_INVALID', context.unsupported(algorithmName(algorithm.oid)));
+  return { kind: 'pkcs12-pbe', ...planPkcs12Pbe(cipher, parseParameters(algorithm, context), context) };
+}
+
 function damaged(context: DecryptionContext, cause: unknown): SignerError {
   return new SignerError('KEY_INVALID', `${context.source}: the encryption parameters are malformed: the file is damaged; get a fresh copy`, { cause });
 }
 
-async function deriveForPbes2(
-  parameters: DerElement,
-  password: PasswordForms,
-  context: DecryptionContext,
-): Promise<{ cipher: CipherSpec; key: Buffer; iv: Uint8Array }> {
+interface Pbes2Plan {
+  readonly cipher: CipherSpec;
+  readonly salt: Uint8Array;
+  readonly iterations: number;
+  readonly digest: string;
+  readonly iv: Uint8Array;
+}
+
+function planPbes2(parameters: DerElement, context: DecryptionContext): Pbes2Plan {
   let kdfOid: string;
   let cipherOid: string;
   let kdfParameters: DerElement[];
@@ -182,19 +211,25 @@ async function deriveForPbes2(
   }
   const digest = PBKDF2_PRFS.get(prfOid);
   if (digest === undefined) throw new SignerError('KEY_INVALID', context.unsupported(`PBES2 with PBKDF2 and PRF ${algorithmName(prfOid)}`));
-  if (keyLength !== cipher.keyLength || iv.length !== cipher.ivLength || iterations < 1 || iterations > MAX_PBE_ITERATIONS) {
+  if (keyLength !== cipher.keyLength || iv.length !== cipher.ivLength || iterations < 1) {
     throw damaged(context, new Error(`PBES2 key length ${keyLength}, IV length ${iv.length}, ${iterations} iterations`));
   }
-  const key = await pbkdf2Async(password.utf8, salt, iterations, cipher.keyLength, digest);
-  return { cipher, key, iv };
+  if (iterations > MAX_PBKDF2_ITERATIONS) throw tooManyIterations(context.source, 'PBKDF2', iterations, MAX_PBKDF2_ITERATIONS);
+  return { cipher, salt, iterations, digest, iv };
 }
 
-function deriveForPkcs12Pbe(
-  cipher: CipherSpec,
-  parameters: DerElement,
-  password: PasswordForms,
-  context: DecryptionContext,
-): { cipher: CipherSpec; key: Buffer; iv: Uint8Array } {
+async function deriveForPbes2(plan: Pbes2Plan, password: PasswordForms): Promise<{ cipher: CipherSpec; key: Buffer; iv: Uint8Array }> {
+  const key = await pbkdf2Async(password.utf8, plan.salt, plan.iterations, plan.cipher.keyLength, plan.digest);
+  return { cipher: plan.cipher, key, iv: plan.iv };
+}
+
+interface Pkcs12PbePlan {
+  readonly cipher: CipherSpec;
+  readonly salt: Uint8Array;
+  readonly iterations: number;
+}
+
+function planPkcs12Pbe(cipher: CipherSpec, parameters: DerElement, context: DecryptionContext): Pkcs12PbePlan {
   let salt: Uint8Array;
   let iterations: number;
   try {
@@ -205,7 +240,12 @@ function deriveForPkcs12Pbe(
   } catch (cause) {
     throw damaged(context, cause);
   }
-  if (iterations < 1 || iterations > MAX_PBE_ITERATIONS) throw damaged(context, new Error(`${iterations} iterations`));
+  if (iterations < 1) throw damaged(context, new Error(`${iterations} iterations`));
+  if (iterations > MAX_PKCS12_KDF_ITERATIONS) throw tooManyIterations(context.source, 'PKCS#12 key-derivation', iterations, MAX_PKCS12_KDF_ITERATIONS);
+  return { cipher, salt, iterations };
+}
+
+function deriveForPkcs12Pbe({ cipher, salt, iterations }: Pkcs12PbePlan, password: PasswordForms): { cipher: CipherSpec; key: Buffer; iv: Uint8Array } {
   const key = pkcs12Kdf('sha1', password.bmp, salt, iterations, PKCS12_KDF_PURPOSE.KEY, cipher.keyLength);
   const iv = pkcs12Kdf('sha1', password.bmp, salt, iterations, PKCS12_KDF_PURPOSE.IV, cipher.ivLength);
   return { cipher, key, iv };

@@ -15,7 +15,7 @@ import { EncryptedPrivateKeyInfo } from '@peculiar/asn1-pkcs8';
 import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
 import { DER_TAG, decodeDerOid, expectDerConstructed, readDerChildren, readWholeDerElement } from '../../asn1/der.js';
 import { SignerError } from '../../errors.js';
-import { decryptWithPassword, MAX_PBE_ITERATIONS, type EncryptionAlgorithm, type PasswordForms } from './pbe.js';
+import { assertDecryptionSupported, decryptWithPassword, MAX_PKCS12_KDF_ITERATIONS, tooManyIterations, type DecryptionContext, type EncryptionAlgorithm, type PasswordForms } from './pbe.js';
 import { PKCS12_KDF_HASHES, PKCS12_KDF_PURPOSE, bmpPassword, pkcs12Kdf, type Pkcs12KdfHash } from './pkcs12-kdf.js';
 
 /** What a PKCS#12 file holds, in file order. */
@@ -58,6 +58,10 @@ const REEXPORT_HINT = 're-export it with `openssl pkcs12 -export -keypbe AES-256
 export async function readPkcs12(bytes: Uint8Array, options: Pkcs12ReadOptions): Promise<Pkcs12Contents> {
   const source = `PKCS#12 file ${options.path}`;
   const { authenticatedSafeDer, macData } = parsePfx(bytes, source);
+  // Everything that can be refused without the password is refused before any key derivation:
+  // a legacy file with a million MAC iterations must not cost seconds to say "RC2 unsupported".
+  if (macData !== undefined) macHash(macData, source);
+  assertContentsSupported(authenticatedSafeDer, source);
   const given = options.readPassword === undefined ? undefined : await options.readPassword();
   const utf8 = given ?? Buffer.alloc(0);
   // The empty password has two BMPString forms (with and without the terminator); OpenSSL
@@ -102,16 +106,62 @@ function passwordError(source: string, passwordGiven: boolean, detail = ''): Sig
     : new SignerError('KEY_PASSWORD_REQUIRED', `${source} is protected by a password: pass it with --pkcs8-password or ROLES_ANYWHERE_PKCS8_PASSWORD`);
 }
 
-function macVerifies(macData: MacData, content: Uint8Array, bmp: Buffer, source: string): boolean {
+/** The MAC's hash, once its algorithm and iteration count are known to be acceptable. */
+function macHash(macData: MacData, source: string): Pkcs12KdfHash {
   const digestOid = macData.mac.digestAlgorithm.algorithm;
   const hash = MAC_HASHES.get(digestOid);
   if (hash === undefined) {
     const name = digestOid === OID.PBMAC1 ? 'PBMAC1' : `digest ${digestOid}`;
     throw new SignerError('KEY_INVALID', `${source} protects its integrity with ${name}, which this tool does not support: ${REEXPORT_HINT}`);
   }
-  if (macData.iterations < 1 || macData.iterations > MAX_PBE_ITERATIONS) {
+  if (macData.iterations < 1) {
     throw new SignerError('KEY_INVALID', `${source} has a MAC iteration count of ${macData.iterations}: the file is damaged; get a fresh copy`);
   }
+  if (macData.iterations > MAX_PKCS12_KDF_ITERATIONS) throw tooManyIterations(source, 'MAC', macData.iterations, MAX_PKCS12_KDF_ITERATIONS);
+  return hash;
+}
+
+/** Walks the unencrypted structure: each encrypted part's algorithm must be one we can use. */
+function assertContentsSupported(der: Uint8Array, source: string): void {
+  const safe = parseOrDamaged(source, () => AsnConvert.parse(der, AuthenticatedSafe));
+  for (const info of safe) {
+    if (info.contentType === OID.ENCRYPTED_DATA) {
+      const encrypted = parseOrDamaged(source, () => parseEncryptedData(new Uint8Array(info.content)));
+      assertDecryptionSupported(encrypted.algorithm, certificatesContext(source));
+    } else if (info.contentType === OID.DATA) {
+      const bags = parseOrDamaged(source, () => AsnConvert.parse(octetStringContents(info.content), SafeContents));
+      for (const bag of bags) {
+        if (bag.bagId !== id_pkcs8ShroudedKeyBag) continue;
+        const shrouded = parseOrDamaged(source, () => AsnConvert.parse(bag.bagValue, EncryptedPrivateKeyInfo));
+        assertDecryptionSupported(encryptionAlgorithmOf(shrouded), privateKeyContext(source));
+      }
+    } else {
+      throw publicKeyEncrypted(source, info.contentType);
+    }
+  }
+}
+
+function certificatesContext(source: string): DecryptionContext {
+  return { source, unsupported: (name) => `${source} encrypts its certificates with ${name}, which this tool does not support: ${REEXPORT_HINT}` };
+}
+
+function privateKeyContext(source: string): DecryptionContext {
+  return { source, unsupported: (name) => `${source} encrypts its private key with ${name}, which this tool does not support: ${REEXPORT_HINT}` };
+}
+
+function publicKeyEncrypted(source: string, contentType: string): SignerError {
+  return new SignerError('KEY_INVALID', `${source} holds public-key encrypted contents (${contentType}), which this tool does not support: ${REEXPORT_HINT}`);
+}
+
+function encryptionAlgorithmOf(info: EncryptedPrivateKeyInfo): EncryptionAlgorithm {
+  return {
+    oid: info.encryptionAlgorithm.algorithm,
+    ...(info.encryptionAlgorithm.parameters ? { parameters: new Uint8Array(info.encryptionAlgorithm.parameters) } : {}),
+  };
+}
+
+function macVerifies(macData: MacData, content: Uint8Array, bmp: Buffer, source: string): boolean {
+  const hash = macHash(macData, source);
   const length = PKCS12_KDF_HASHES[hash].outputLength;
   const key = pkcs12Kdf(hash, bmp, new Uint8Array(macData.macSalt.buffer), macData.iterations, PKCS12_KDF_PURPOSE.MAC, length);
   try {
@@ -140,14 +190,11 @@ async function readAuthenticatedSafe(
         safeContentsDer = parseOrDamaged(source, () => octetStringContents(info.content));
       } else if (info.contentType === OID.ENCRYPTED_DATA) {
         const encrypted = parseOrDamaged(source, () => parseEncryptedData(new Uint8Array(info.content)));
-        const plain = await decryptWithPassword(encrypted.algorithm, encrypted.ciphertext, password, {
-          source,
-          unsupported: (name) => `${source} encrypts its certificates with ${name}, which this tool does not support: ${REEXPORT_HINT}`,
-        });
+        const plain = await decryptWithPassword(encrypted.algorithm, encrypted.ciphertext, password, certificatesContext(source));
         if (plain === undefined) throw wrongPassword();
         safeContentsDer = plain;
       } else {
-        throw new SignerError('KEY_INVALID', `${source} holds public-key encrypted contents (${info.contentType}), which this tool does not support: ${REEXPORT_HINT}`);
+        throw publicKeyEncrypted(source, info.contentType);
       }
       const decrypted = info.contentType === OID.ENCRYPTED_DATA;
       try {
@@ -189,14 +236,7 @@ async function collectBags(
         break;
       case id_pkcs8ShroudedKeyBag: {
         const info = parseOrDamaged(source, () => AsnConvert.parse(bag.bagValue, EncryptedPrivateKeyInfo));
-        const algorithm: EncryptionAlgorithm = {
-          oid: info.encryptionAlgorithm.algorithm,
-          ...(info.encryptionAlgorithm.parameters ? { parameters: new Uint8Array(info.encryptionAlgorithm.parameters) } : {}),
-        };
-        const plain = await decryptWithPassword(algorithm, new Uint8Array(info.encryptedData.buffer), password, {
-          source,
-          unsupported: (name) => `${source} encrypts its private key with ${name}, which this tool does not support: ${REEXPORT_HINT}`,
-        });
+        const plain = await decryptWithPassword(encryptionAlgorithmOf(info), new Uint8Array(info.encryptedData.buffer), password, privateKeyContext(source));
         if (plain === undefined) throw wrongPassword();
         contents.privateKeys.push(plain);
         break;

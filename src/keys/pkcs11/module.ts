@@ -1,4 +1,4 @@
-import { realpathSync } from 'node:fs';
+import { realpathSync, statSync } from 'node:fs';
 import { Module } from 'graphene-pk11';
 import pkcs11js from 'pkcs11js';
 import { SignerError } from '../../errors.js';
@@ -81,6 +81,7 @@ function quietTpmSoftwareStack(): void {
 
 function loadAndInitialize(resolved: ResolvedModule): Shared {
   quietTpmSoftwareStack();
+  refuseNonRegularFile(resolved);
   let module: Module;
   try {
     module = Module.load(resolved.path);
@@ -106,6 +107,19 @@ function loadAndInitialize(resolved: ResolvedModule): Shared {
   // graphene reads CK_INFO here; it tolerates the initialization done above.
   module.initialize();
   return { module, initializedHere, users: 0 };
+}
+
+/** dlopen() of a FIFO blocks until a writer appears, of a device reads forever: refuse first. */
+function refuseNonRegularFile(resolved: ResolvedModule): void {
+  let info;
+  try {
+    info = statSync(resolved.path);
+  } catch {
+    return; // missing, or a bare name for the loader's search path: dlopen reports it
+  }
+  if (info.isFile()) return;
+  const kind = info.isDirectory() ? 'a directory' : info.isFIFO() ? 'a FIFO (named pipe)' : info.isCharacterDevice() ? 'a character device' : 'not a regular file';
+  throw new SignerError('PKCS11_MODULE_LOAD_FAILED', `cannot load the PKCS#11 module ${resolved.path} (from ${resolved.origin}): it is ${kind}; pass the module's .so file (e.g. libykcs11.so, opensc-pkcs11.so, libsofthsm2.so)`);
 }
 
 function describe(cause: unknown): string {

@@ -1,5 +1,6 @@
 import { createHash, type KeyObject } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
+import { describeReadFailure, readUserFile } from '../../files/read-user-file.js';
 import { SignerError, isSignerError } from '../../errors.js';
 import { ecdsaIntegersToDer } from '../ecdsa-signature.js';
 import { defaultSecretIO, readSecret, type SecretIO } from '../secret.js';
@@ -51,7 +52,7 @@ export interface TpmSourceOptions {
 
 const defaultIO: TpmSourceIO = {
   env: process.env,
-  readFile: (path) => readFileSync(path),
+  readFile: (path) => readUserFile(path),
   pathKind,
   openTransport: (target) => openTransport(target),
   secretIO: defaultSecretIO,
@@ -130,8 +131,8 @@ function locateKey(spec: TpmKeySpec, io: TpmSourceIO): KeyLocation {
   try {
     content = io.readFile(path);
   } catch (cause) {
-    const code = (cause as NodeJS.ErrnoException).code ?? 'error';
-    const problem = code === 'ENOENT' ? 'does not exist' : `cannot be read (${code})`;
+    const detail = describeReadFailure(cause);
+    const problem = detail === 'ENOENT' ? 'does not exist' : `cannot be read (${detail})`;
     throw new SignerError('KEY_NOT_FOUND', `the TPM key file ${path} ${problem}: check --private-key`, { cause });
   }
   return { kind: 'file', path, file: parseTss2KeyFile(content, path) };

@@ -1,7 +1,7 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { SignerError } from '../../errors.js';
-import { TPM_HEADER_SIZE, TPM_MAX_RESPONSE_SIZE } from './constants.js';
+import { TPM_HEADER_SIZE, TPM_MAX_RESPONSE_SIZE, TPM_ST } from './constants.js';
 import { describeTarget, TPM_TCTI_ENV, type TpmTarget } from './tcti.js';
 
 /**
@@ -25,7 +25,13 @@ export interface TransportOptions {
   readonly connectTimeoutMs?: number;
 }
 
-const DEFAULT_RESPONSE_TIMEOUT_MS = 120_000;
+/**
+ * The commands sent here (ECC storage primary, Load, Sign, FlushContext, ReadPublic) take
+ * milliseconds on swtpm and at most a few seconds on slow discrete TPMs; a peer silent for
+ * 30 s is not a TPM at work (a socket that accepts and never reads, an HTTP server waiting
+ * for a request line) and a user waiting longer would think the tool hung.
+ */
+const DEFAULT_RESPONSE_TIMEOUT_MS = 30_000;
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 
 export async function openTransport(target: TpmTarget, options: TransportOptions = {}): Promise<TpmTransport> {
@@ -261,7 +267,7 @@ class SocketTransport implements TpmTransport {
       const onError = (cause: Error): void =>
         finish(dropped(new SignerError('TPM_TRANSPORT_FAILED', `the connection to ${this.description} failed (${errnoOf(cause)}) before the TPM answered`, { cause })));
       const timer = setTimeout(
-        () => finish(new SignerError('TPM_TRANSPORT_FAILED', `${this.description} did not answer within ${timeoutMs / 1000} s`)),
+        () => finish(new SignerError('TPM_TRANSPORT_FAILED', `${this.description} did not answer within ${timeoutMs / 1000} s: check that it is a TPM (swtpm's data port) and that no other program holds it`)),
         timeoutMs,
       );
       this.#busy = true;
@@ -297,6 +303,13 @@ export function socketConnectError(target: Extract<TpmTarget, { kind: 'tcp' | 'u
  * what a TPM sends means the peer is something else (e.g. swtpm's control port, an HTTP server).
  */
 function expectedResponseSize(received: Buffer, description: string): number | undefined {
+  // The tag comes first: a peer sending "HTTP/1.1" is told apart after two bytes, not six.
+  if (received.length >= 2) {
+    const tag = received.readUInt16BE(0);
+    if (tag !== TPM_ST.NO_SESSIONS && tag !== TPM_ST.SESSIONS) {
+      throw new SignerError('TPM_TRANSPORT_FAILED', `${description} answered with something that is not a TPM 2.0 response (tag 0x${tag.toString(16).padStart(4, '0')}): check that it is a TPM (swtpm's data port, not its control port)`);
+    }
+  }
   if (received.length < 6) return undefined;
   const size = received.readUInt32BE(2);
   if (size < TPM_HEADER_SIZE || size > TPM_MAX_RESPONSE_SIZE) {

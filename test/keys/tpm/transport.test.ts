@@ -117,7 +117,7 @@ t.test('a peer that is not a TPM (an HTTP server)', async (t) => {
   t.teardown(() => transport.close());
   await t.rejects(transport.transmit(transientQuery), {
     code: 'TPM_TRANSPORT_FAILED',
-    message: `swtpm 127.0.0.1:${port} answered with something that is not a TPM 2.0 response (size field 1414541105): check that it is a TPM (swtpm's data port, not its control port)`,
+    message: `swtpm 127.0.0.1:${port} answered with something that is not a TPM 2.0 response (tag 0x4854): check that it is a TPM (swtpm's data port, not its control port)`,
   });
 });
 
@@ -144,11 +144,21 @@ t.test('a response that arrives byte by byte is read whole; extra bytes are refu
   });
 });
 
+t.test('a peer that sends part of a non-TPM answer and waits is refused on its first two bytes', async (t) => {
+  const { port } = await peer(t, (socket) => socket.once('data', () => socket.write('HT')));
+  const transport = await openTransport({ kind: 'tcp', host: '127.0.0.1', port, origin: 'test' }, { responseTimeoutMs: 60_000 });
+  t.teardown(() => transport.close());
+  await t.rejects(transport.transmit(transientQuery), {
+    code: 'TPM_TRANSPORT_FAILED',
+    message: `swtpm 127.0.0.1:${port} answered with something that is not a TPM 2.0 response (tag 0x4854): check that it is a TPM (swtpm's data port, not its control port)`,
+  });
+});
+
 t.test('a peer that never answers times out', async (t) => {
   const { port } = await peer(t, () => undefined);
   const transport = await openTransport({ kind: 'tcp', host: '127.0.0.1', port, origin: 'test' }, { responseTimeoutMs: 200 });
   t.teardown(() => transport.close());
-  await t.rejects(transport.transmit(transientQuery), { code: 'TPM_TRANSPORT_FAILED', message: `swtpm 127.0.0.1:${port} did not answer within 0.2 s` });
+  await t.rejects(transport.transmit(transientQuery), { code: 'TPM_TRANSPORT_FAILED', message: `swtpm 127.0.0.1:${port} did not answer within 0.2 s: check that it is a TPM (swtpm's data port) and that no other program holds it` });
 });
 
 t.test('nothing there: refused port, missing socket, missing device', async (t) => {

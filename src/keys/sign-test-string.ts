@@ -1,6 +1,6 @@
-import { createHash, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { createHash, KeyObject, type JsonWebKey } from 'node:crypto';
 import { SignerError } from '../errors.js';
-import type { KeySource, SignDigest } from './types.js';
+import type { KeySource, SignDigest, SourcePublicKey } from './types.js';
 
 export type SignStringFormat = 'json' | 'text' | 'bin';
 
@@ -48,9 +48,11 @@ export async function signTestString(
  * the digest as raw bytes; the public key is PKCS#1 RSAPublicKey DER for RSA and the
  * uncompressed point 04||X||Y for EC. Other key types (ML-DSA) get no digest, as there.
  */
-export function signingTestMessage(publicKey: KeyObject): Uint8Array {
+export function signingTestMessage(publicKey: KeyObject | SourcePublicKey): Uint8Array {
   const prefix = Buffer.from(`${TEST_STRING_PREFIX}${SIGN_STRING_TEST_VERSION}`, 'latin1');
-  const keyBytes = publicKeyBytes(publicKey);
+  // A SourcePublicKey without a KeyObject is a key node:crypto cannot hold: ML-DSA, no digest.
+  const keyObject = publicKey instanceof KeyObject ? publicKey : publicKey.keyObject;
+  const keyBytes = keyObject === undefined ? undefined : publicKeyBytes(keyObject);
   if (keyBytes === undefined) return prefix;
   const keyDigest = createHash('sha256').update(KEY_BINDING_LABEL, 'latin1').update(keyBytes).digest();
   return Buffer.concat([prefix, keyDigest]);

@@ -8,6 +8,7 @@ import { publicKeyMatchesCertificate } from '../match.js';
 import { loadNativeAddon, lockSecret } from '../../native.js';
 import type { SecretIO, SecretSpec } from '../secret.js';
 import type { Pkcs11KeySpec } from '../spec.js';
+import { sourcePublicKeyOf } from '../public-key.js';
 import type { KeySource, SignDigest } from '../types.js';
 import { ckrOf, isTokenGone, tokenFailure } from './errors.js';
 import { describePrivateKey, type PrivateKeyInfo } from './key.js';
@@ -326,7 +327,7 @@ function createSigner(parts: SignerParts): KeySource {
 
   return {
     keyType: key.keyType,
-    publicKey,
+    publicKey: sourcePublicKeyOf(publicKey),
     ...(parts.certificate !== undefined ? { certificate: parts.certificate.der } : {}),
     ...(parts.chain !== undefined ? { chain: parts.chain } : {}),
     description,

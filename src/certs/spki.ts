@@ -34,3 +34,16 @@ export function splitSpki(spki: Uint8Array): { readonly oid: string; readonly ke
     return undefined;
   }
 }
+
+/** The OID of a certificate's signatureAlgorithm (the outer one); undefined for non-certificates. */
+export function certificateSignatureOid(certificateDer: Uint8Array): string | undefined {
+  try {
+    const certificate = readStrictDerElement(certificateDer);
+    if (certificate === undefined || certificate.tag !== DER_TAG.SEQUENCE) return undefined;
+    const [, algorithm] = readDerChildren(certificate);
+    if (algorithm === undefined || algorithm.tag !== DER_TAG.SEQUENCE) return undefined;
+    return decodeDerOid(readDerChildren(algorithm)[0], 'signatureAlgorithm');
+  } catch {
+    return undefined;
+  }
+}

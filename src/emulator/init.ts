@@ -8,7 +8,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { SignerError } from '../errors.js';
 import type { EmulatorConfig } from './config.js';
-import { createCertificateAuthority, generateKeyPair, issueLeafCertificate, type KeyAlgorithm } from './pki.js';
+import { createCertificateAuthority, generateAnyKeyPair, issueLeafCertificate, type KeyAlgorithm } from './pki.js';
 
 export interface InitEmulatorOptions {
   /** Key algorithm of the client key; the CA is always EC P-256. Default EC-P256. */
@@ -52,7 +52,7 @@ export async function initEmulatorDirectory(directory: string, options: InitEmul
   };
 
   const ca = await createCertificateAuthority({ subject: 'CN=roles-anywhere-signer emulator CA (throwaway)', keyAlgorithm: 'EC-P256' });
-  const client = generateKeyPair(options.keyAlgorithm ?? 'EC-P256');
+  const client = await generateAnyKeyPair(options.keyAlgorithm ?? 'EC-P256');
   const clientCertificate = await issueLeafCertificate({ issuer: ca, subject: 'CN=emulator-client', publicKey: client.publicKey });
   const trustAnchorArn = `arn:aws:rolesanywhere:${region}:${DEMO_ACCOUNT_ID}:trust-anchor/${randomUUID()}`;
   const profileArn = `arn:aws:rolesanywhere:${region}:${DEMO_ACCOUNT_ID}:profile/${randomUUID()}`;

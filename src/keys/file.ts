@@ -107,6 +107,7 @@ function createMlDsaFileKeySource(
   certificate: Uint8Array | undefined,
   chain: Uint8Array[] | undefined,
 ): KeySource {
+  let closed = false;
   return {
     keyType: 'ML-DSA',
     publicKey: { spki: privateKey.spki, keyObject: undefined },
@@ -114,9 +115,11 @@ function createMlDsaFileKeySource(
     ...(certificate === undefined ? {} : { certificate }),
     ...(chain === undefined ? {} : { chain }),
     async sign(message: Uint8Array): Promise<Uint8Array> {
+      if (closed) throw new SignerError('INTERNAL', `the key source ${description} is closed: open it again before signing`);
       return privateKey.sign(message);
     },
     async close(): Promise<void> {
+      closed = true;
       privateKey.destroy();
     },
   };

@@ -3,7 +3,7 @@ import { describeCertificate } from '../certs/load.js';
 import { certificateSpki, splitSpki } from '../certs/spki.js';
 import { SignerError } from '../errors.js';
 import { loadMlDsaEngine } from './mldsa/engine.js';
-import { mlDsaParametersOfOid } from './mldsa/parameters.js';
+import { mlDsaParametersOfOid } from '../certs/mldsa-parameters.js';
 import type { KeySource, SourcePublicKey } from './types.js';
 
 /**

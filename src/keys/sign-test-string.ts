@@ -29,10 +29,13 @@ const EC_COORDINATE_BYTES: Readonly<Record<string, number>> = Object.freeze(
  * signature (bin); no trailing newline in any format.
  */
 export async function signTestString(
-  source: Pick<KeySource, 'sign' | 'publicKey'>,
+  source: Pick<KeySource, 'sign' | 'publicKey' | 'keyType'>,
   options: SignTestStringOptions = {},
 ): Promise<Uint8Array> {
   const format = options.format ?? 'json';
+  if (source.keyType === 'ML-DSA' && options.digest !== undefined) {
+    throw new SignerError('USAGE', `--digest does not apply to an ML-DSA key: pure ML-DSA signs the test string itself, with no separate digest; leave --digest out`);
+  }
   const digest = options.digest ?? 'SHA256';
   if (!FORMATS.has(format)) throw new SignerError('USAGE', `--format ${String(format)} is not one of json, text, bin`);
   if (!DIGESTS.has(digest)) throw new SignerError('USAGE', `--digest ${String(digest)} is not one of SHA256, SHA384, SHA512`);

@@ -1,5 +1,5 @@
 import { SignerError } from '../../errors.js';
-import type { MlDsaParameterSet } from './parameters.js';
+import type { MlDsaParameterSet } from '../../certs/mldsa-parameters.js';
 
 /**
  * The ML-DSA arithmetic, loaded on first use only: nothing here runs or loads for RSA and EC

@@ -1,6 +1,6 @@
 import { DER_TAG, decodeDerOid, decodeDerSmallInteger, expectDerConstructed, readDerChildren, readStrictDerElement, type DerElement } from '../../asn1/der.js';
 import { SignerError } from '../../errors.js';
-import { ML_DSA_SEED_BYTES, mlDsaParametersOfOid, type MlDsaParameters } from './parameters.js';
+import { ML_DSA_SEED_BYTES, mlDsaParametersOfOid, type MlDsaParameters } from '../../certs/mldsa-parameters.js';
 
 /**
  * An ML-DSA private key as PKCS#8 holds it (RFC 9881 section 6): the privateKey OCTET STRING
@@ -95,25 +95,16 @@ export function readMlDsaPrivateKeyInfo(der: Uint8Array, source: string): MlDsaP
   };
 }
 
-/** PKCS#8 in the seed form, the smallest; what the PKI builder and `emulate --init` write. */
-export function encodeMlDsaSeedPkcs8(parameters: MlDsaParameters, seed: Uint8Array): Uint8Array {
-  return derSequence(
-    Uint8Array.of(DER_TAG.INTEGER, 1, 0),
-    derSequence(encodeOid(parameters.oid)),
-    derTlv(DER_TAG.OCTET_STRING, derTlv(DER_TAG.CONTEXT_0_PRIMITIVE, seed)),
-  );
-}
-
 /** SubjectPublicKeyInfo: SEQUENCE { SEQUENCE { OID }, BIT STRING (no unused bits) }. */
 export function encodeMlDsaSpki(parameters: MlDsaParameters, publicKey: Uint8Array): Uint8Array {
   return derSequence(derSequence(encodeOid(parameters.oid)), derTlv(DER_TAG.BIT_STRING, concat(Uint8Array.of(0), publicKey)));
 }
 
-export function derSequence(...children: Uint8Array[]): Uint8Array {
+function derSequence(...children: Uint8Array[]): Uint8Array {
   return derTlv(DER_TAG.SEQUENCE, concat(...children));
 }
 
-export function derTlv(tag: number, value: Uint8Array): Uint8Array {
+function derTlv(tag: number, value: Uint8Array): Uint8Array {
   const length = value.length;
   const header = length < 0x80
     ? Uint8Array.of(tag, length)
@@ -125,7 +116,7 @@ export function derTlv(tag: number, value: Uint8Array): Uint8Array {
   return concat(header, value);
 }
 
-export function encodeOid(oid: string): Uint8Array {
+function encodeOid(oid: string): Uint8Array {
   const arcs = oid.split('.').map(Number);
   const bytes: number[] = [40 * (arcs[0] as number) + (arcs[1] as number)];
   for (const arc of arcs.slice(2)) {

@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { SignerError } from '../../errors.js';
 import { loadMlDsaEngine } from './engine.js';
-import type { MlDsaParameters } from './parameters.js';
+import type { MlDsaParameters } from '../../certs/mldsa-parameters.js';
 import { encodeMlDsaSpki, type MlDsaPrivateKeyInfo } from './private-key.js';
 
 /** An ML-DSA private key ready to sign: the expanded key in memory until `destroy`. */

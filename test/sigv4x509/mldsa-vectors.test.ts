@@ -21,7 +21,7 @@ import type { KeySource } from '../../src/keys/types.js';
 import { signRequest } from '../../src/sigv4x509/index.js';
 import type { SigningRequest } from '../../src/sigv4x509/types.js';
 import { buildCirclMlDsa, runCirclMlDsa } from '../helpers/circl-mldsa.js';
-import { readVectors } from './vectors.js';
+import { readVectors, type OwnVectors } from './vectors.js';
 
 interface MlDsaVectors {
   readonly anchorPem: string;
@@ -121,6 +121,21 @@ t.test('the emulator accepts each vector and refuses altered ones with the servi
   const wrongSet = await handleCreateSession(swapped, { config: configFor(first.region), sessions: createSessionStore(), now: new Date(first.signingDate) });
   t.same(wrongSet.ok ? 'accepted' : [wrongSet.rejection.message, wrongSet.rejection.reason, wrongSet.rejection.detail],
     ['Invalid signature', 'SIGNATURE_PARAMETER_SET_MISMATCH', 'the signature is 3309 bytes but an ML-DSA-44 signature is 2420 bytes (signed with another parameter set?)'], 'an ML-DSA-65 signature on an ML-DSA-44 certificate');
+
+  // The reverse: an ECDSA-signed request relabelled AWS4-X509-MLDSA.
+  const own = readVectors<OwnVectors>('sigv4x509-own.json');
+  const ecCase = own.cases.find((vector) => vector.key === 'p256');
+  if (ecCase === undefined) throw new Error('no EC vector');
+  const relabelled: ReceivedRequest = {
+    method: 'POST',
+    path: ecCase.request.path,
+    rawQuery: ecCase.wireQuery,
+    headers: { ...ecCase.expected.headers, authorization: (ecCase.expected.headers['authorization'] ?? '').replace('AWS4-X509-ECDSA-SHA256', 'AWS4-X509-MLDSA') },
+    body: Buffer.from(ecCase.request.body),
+  };
+  const asMlDsa = await handleCreateSession(relabelled, { config: configFor(ecCase.region, [own.chainPem]), sessions: createSessionStore(), now: new Date(ecCase.signingDate) });
+  t.same(asMlDsa.ok ? 'accepted' : [asMlDsa.rejection.status, asMlDsa.rejection.message, asMlDsa.rejection.reason, asMlDsa.rejection.detail],
+    [403, 'Invalid signature', 'ALGORITHM_KEY_MISMATCH', 'AWS4-X509-MLDSA needs a ML-DSA key but the certificate holds EC'], 'MLDSA algorithm with an EC certificate');
 
   // Certificate signatures are checked, not just names: an anchor with the root's name but
   // another ML-DSA-87 key does not issue the vectors' intermediate.

@@ -62,19 +62,42 @@ export async function generateMlDsaKeyPair(name: MlDsaName, seed: Uint8Array = r
 
 /** Signs with a key this module wrote (seed form): pure ML-DSA, empty context, deterministic. */
 export async function mlDsaSignWithPem(privateKeyPem: string, message: Uint8Array): Promise<{ readonly name: MlDsaName; readonly signature: Uint8Array }> {
-  const der = Buffer.from(privateKeyPem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64');
-  const info = AsnConvert.parse(der, PrivateKeyInfo);
-  const name = mlDsaNameOfOid(info.privateKeyAlgorithm.algorithm);
-  const choice = new Uint8Array(info.privateKey.buffer);
-  if (name === undefined || choice.length !== 34 || choice[0] !== 0x80 || choice[1] !== 32) {
-    throw new SignerError('KEY_INVALID', 'the PKI builder signs only with ML-DSA keys it made itself (PKCS#8 seed form)');
-  }
-  const dsa = await nobleFor(name);
-  const { secretKey } = dsa.keygen(choice.subarray(2));
+  return withSeedKey(privateKeyPem, (name, dsa, secretKey) => ({ name, signature: dsa.sign(message, secretKey, { extraEntropy: false }) }));
+}
+
+/**
+ * The parameter set and SubjectPublicKeyInfo of a seed-form ML-DSA PEM key (what `emulate
+ * --init --key-type ml-dsa-*` writes), e.g. to check a CA key against its certificate; undefined
+ * for any other key.
+ */
+export async function mlDsaPublicKeyOfPem(privateKeyPem: string): Promise<{ readonly name: MlDsaName; readonly spki: Uint8Array } | undefined> {
   try {
-    return { name, signature: dsa.sign(message, secretKey, { extraEntropy: false }) };
+    return await withSeedKey(privateKeyPem, (name, dsa, secretKey) => ({
+      name,
+      spki: new Uint8Array(AsnConvert.serialize(new SubjectPublicKeyInfo({ algorithm: new AlgorithmIdentifier({ algorithm: OIDS[name] }), subjectPublicKey: toArrayBuffer(dsa.getPublicKey(secretKey)) }))),
+    }));
+  } catch {
+    return undefined;
+  }
+}
+
+async function withSeedKey<T>(privateKeyPem: string, use: (name: MlDsaName, dsa: Noble['ml_dsa44'], secretKey: Uint8Array) => T): Promise<T> {
+  const der = Buffer.from(privateKeyPem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64');
+  try {
+    const info = AsnConvert.parse(der, PrivateKeyInfo);
+    const name = mlDsaNameOfOid(info.privateKeyAlgorithm.algorithm);
+    const choice = new Uint8Array(info.privateKey.buffer);
+    if (name === undefined || choice.length !== 34 || choice[0] !== 0x80 || choice[1] !== 32) {
+      throw new SignerError('KEY_INVALID', 'the PKI builder signs only with ML-DSA keys it made itself (PKCS#8 seed form)');
+    }
+    const dsa = await nobleFor(name);
+    const { secretKey } = dsa.keygen(choice.subarray(2));
+    try {
+      return use(name, dsa, secretKey);
+    } finally {
+      secretKey.fill(0);
+    }
   } finally {
-    secretKey.fill(0);
     der.fill(0);
   }
 }

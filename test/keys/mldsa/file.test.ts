@@ -100,3 +100,19 @@ await t.test('ML-DSA keys that cannot be used: one clear message each', async (t
   await t.test('a truncated file', (t) => expectError(t, openFileKeySource({ kind: 'file', keyPath: truncated }), 'KEY_INVALID',
     `private key file ${truncated} holds a damaged PKCS8 private key: get a fresh copy of the file`));
 });
+
+await t.test('the PKI builder reads back the public key of the seed-form keys it writes', async (t) => {
+  const { generateMlDsaKeyPair } = await import('../../../src/emulator/pki.js');
+  const { mlDsaPublicKeyOfPem } = await import('../../../src/emulator/mldsa.js');
+  const pair = await generateMlDsaKeyPair('ML-DSA-44', seedOf('builder'));
+  const fixture = mlDsaFixture('ML-DSA-44', seedOf('builder'));
+  t.equal(Buffer.from(pair.publicKey).toString('hex'), fixture.spki.toString('hex'), 'the builder\'s SPKI is the one noble derives from the seed');
+  const read = await mlDsaPublicKeyOfPem(pair.privateKeyPem);
+  t.equal(read?.name, 'ML-DSA-44');
+  t.equal(Buffer.from(read?.spki ?? []).toString('hex'), fixture.spki.toString('hex'), 'and it reads the same key back');
+  t.equal(await mlDsaPublicKeyOfPem(pem('PRIVATE KEY', fixture.expandedForm)), undefined, 'only the seed form it writes');
+  const path = await write('builder.pem', pair.privateKeyPem);
+  const source = await openFileKeySource({ kind: 'file', keyPath: path });
+  t.equal(Buffer.from(source.publicKey.spki).toString('hex'), fixture.spki.toString('hex'), 'the signer reads the builder\'s key file');
+  await source.close();
+});

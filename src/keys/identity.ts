@@ -36,7 +36,7 @@ export async function openSigningIdentity(options: IdentityOptions, now: Date, d
 
   const hardware = resolved.spec.kind === 'file' ? undefined : resolved.spec.kind;
   // Before the key opens: no PIN prompt or touch for a pairing that cannot work.
-  if (hardware !== undefined && leafFromFile !== undefined) refuseMlDsaCertificateInHardware(leafFromFile, hardware, resolved.certificateFile ?? 'given');
+  if (hardware !== undefined && leafFromFile !== undefined && resolved.certificateFile !== undefined) refuseMlDsaCertificateInHardware(leafFromFile, hardware, resolved.certificateFile);
   debug(`opening ${resolved.spec.kind} key source`);
   const source = await openKeySource(resolved.spec, { debug });
   try {

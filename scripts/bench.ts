@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: the project's benchmarks on this machine, all traffic on 127.0.0.1.
  *
- *   node dist/scripts/bench.js [--only cold,sign,pkcs11,tpm,serve,cache,sea,reference] [--runs N] [--budget S] [--network-delay-ms MS] [--no-hyperfine] [--strict]
+ *   node dist/scripts/bench.js [--only cold,sign,mldsa,pkcs11,tpm,serve,cache,sea,reference] [--runs N] [--budget S] [--network-delay-ms MS] [--no-hyperfine] [--strict]
  *
  * Prints a table on stdout (progress on stderr) and writes bench-results/bench-<UTC>.json and
  * .md with the machine's details. A section whose tools or code are missing or broken is
@@ -21,6 +21,7 @@ import { machineInfo, roundedLoadAverage } from './bench/machine.js';
 import { renderTable, writeReport, type BenchReport, type SectionReport } from './bench/report.js';
 import { cacheSection } from './bench/section-cache.js';
 import { coldSection } from './bench/section-cold.js';
+import { mlDsaSection } from './bench/section-mldsa.js';
 import { pkcs11Section } from './bench/section-pkcs11.js';
 import { seaSection } from './bench/section-sea.js';
 import { referenceSection } from './bench/section-reference.js';
@@ -31,7 +32,7 @@ import { describeWallTool, detectWallTool } from './bench/wall-time.js';
 import { createBenchPki } from './bench/world.js';
 import { buildRoot, cliPath, repoRoot } from './paths.js';
 
-const SECTIONS: readonly Section[] = [coldSection, signSection, pkcs11Section, tpmSection, serveSection, cacheSection, seaSection, referenceSection];
+const SECTIONS: readonly Section[] = [coldSection, signSection, mlDsaSection, pkcs11Section, tpmSection, serveSection, cacheSection, seaSection, referenceSection];
 // The bench itself; `npm run bench` adds the build (about 20-40 s here) to stay under 5 minutes.
 const DEFAULT_BUDGET_S = 240;
 const MAX_BUDGET_S = 280;

@@ -12,7 +12,7 @@ export interface Figure {
   readonly data: Readonly<Record<string, number | string | boolean | readonly number[]>>;
 }
 
-export type SectionId = 'cold' | 'sign' | 'pkcs11' | 'tpm' | 'serve' | 'cache' | 'sea' | 'reference';
+export type SectionId = 'cold' | 'sign' | 'mldsa' | 'pkcs11' | 'tpm' | 'serve' | 'cache' | 'sea' | 'reference';
 
 export interface SectionReport {
   readonly id: SectionId;

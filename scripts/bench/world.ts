@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { startEmulator, type EmulatorStats } from '../../src/emulator/index.js';
 import {
   createCertificateAuthority,
-  generateKeyPair,
+  generateAnyKeyPair,
   issueLeafCertificate,
   type CertificateAuthority,
   type KeyAlgorithm,
@@ -40,7 +40,7 @@ export async function createBenchPki(directory: string): Promise<BenchPki> {
     intermediate,
     intermediatePath,
     async issueFileIdentity(name, keyAlgorithm) {
-      const pair = generateKeyPair(keyAlgorithm);
+      const pair = await generateAnyKeyPair(keyAlgorithm);
       const issued = await issueLeafCertificate({ issuer: intermediate, subject: `CN=${name}`, publicKey: pair.publicKey });
       const keyPath = join(directory, `${name}.key.pem`);
       const certificatePath = join(directory, `${name}.crt.pem`);

@@ -1,6 +1,8 @@
 import { X509Certificate } from 'node:crypto';
 import { SignerError } from '../errors.js';
 import { MAX_CHAIN_CERTIFICATES } from '../sigv4x509/constants.js';
+import { keyTypeOfPublicKeyAlgorithm } from './key-type.js';
+import { certificateSignatureOid } from './spki.js';
 
 export { MAX_CHAIN_CERTIFICATES };
 
@@ -74,6 +76,12 @@ function candidatePool(leafDer: Uint8Array, candidates: readonly Uint8Array[]): 
  * issuer's keyUsage; verify checks the signature. Both, or it is not the issuer.
  */
 function issues(issuer: X509Certificate, subject: X509Certificate): boolean {
+  const signatureOid = certificateSignatureOid(subject.raw);
+  if (signatureOid !== undefined && keyTypeOfPublicKeyAlgorithm(signatureOid) === 'ML-DSA') {
+    // OpenSSL before 3.5 can neither match nor verify an ML-DSA issuer. The name must match and
+    // the issuer be a CA; the signature is the service's (and the emulator's) to verify.
+    return subject.issuer === issuer.subject && issuer.ca;
+  }
   try {
     return subject.checkIssued(issuer) && subject.verify(issuer.publicKey);
   } catch {

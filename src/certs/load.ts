@@ -5,6 +5,7 @@ import { describeReadFailure, readUserFile } from '../files/read-user-file.js';
 import { SignerError } from '../errors.js';
 import type { KeyType } from '../keys/types.js';
 import { DER_TAG, decodeDerOid, decodeDerSmallInteger, readDerChildren, readDerElement, readWholeDerElement } from '../asn1/der.js';
+import { mlDsaParametersOfOid } from './mldsa-parameters.js';
 import { formatDistinguishedName } from './name.js';
 import { keyTypeOfPublicKeyAlgorithm } from './key-type.js';
 import { looksLikePem, parsePemBlocks } from './pem.js';
@@ -202,6 +203,7 @@ function keyDetailOf(spki: Uint8Array, oid: string): string {
         return key.asymmetricKeyType ?? oid;
     }
   } catch {
-    return oid;
+    // node:crypto before OpenSSL 3.5 cannot load ML-DSA keys: name the parameter set from the OID.
+    return mlDsaParametersOfOid(oid)?.name ?? oid;
   }
 }

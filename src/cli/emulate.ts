@@ -8,6 +8,7 @@ interface EmulateFlags {
   region?: string;
   trustAnchorCert?: string[];
   init?: string;
+  keyType?: string;
   quiet?: boolean;
 }
 
@@ -21,13 +22,17 @@ export function registerEmulateCommand(program: Command): void {
     .option('--region <region>', 'the region the emulator serves (overrides the config)')
     .option('--trust-anchor-cert <pem...>', 'CA certificate file(s) to trust: added to the first trust anchor, or the only one without --config')
     .option('--init <dir>', 'write a throwaway CA, a client key and certificate, and a config into DIR, then exit')
+    .option('--key-type <type>', 'with --init: the client key, ec-p256 (default), ec-p384, rsa-2048, rsa-3072, ml-dsa-44, ml-dsa-65 or ml-dsa-87 (an ML-DSA client gets an ML-DSA CA too)')
     .option('--quiet', 'do not log one line per request on stderr')
     .action(async (flags: EmulateFlags) => {
       if (flags.init !== undefined) {
         const { initEmulatorDirectory } = await import('../emulator/init.js');
         const { parsePortFlag } = await import('../emulator/launch.js');
         const port = parsePortFlag(flags.port);
+        const { parseInitKeyType } = await import('../emulator/init.js');
+        const keyAlgorithm = flags.keyType === undefined ? undefined : parseInitKeyType(flags.keyType);
         const result = await initEmulatorDirectory(flags.init, {
+          ...(keyAlgorithm === undefined ? {} : { keyAlgorithm }),
           ...(flags.region === undefined ? {} : { region: flags.region }),
           ...(port === undefined || port === 0 ? {} : { port }),
         });

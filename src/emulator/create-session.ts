@@ -7,7 +7,7 @@
  * and `detail` line (sent as x-emulator-reason and logged) because the service's own messages
  * ("Untrusted Signing Certificate") do not say which rule failed.
  */
-import { createHash, createPublicKey, verify as verifySignature, constants as cryptoConstants, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, verify as verifySignature, constants as cryptoConstants } from 'node:crypto';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { Certificate } from '@peculiar/asn1-x509';
 import { createScope } from '@smithy/signature-v4';
@@ -23,6 +23,7 @@ import {
   type ReceivedRequest,
 } from './canonical-request.js';
 import { parseRoleArn, parseRolesAnywhereArn, type ResolvedEmulatorConfig } from './config.js';
+import { loadMlDsaVerifier, mlDsaNameOfOid, type MlDsaVerifier } from './mldsa.js';
 import { validateCertificatePath } from './path-validation.js';
 import type { IssuedSession, SessionStore } from './sessions.js';
 
@@ -79,6 +80,9 @@ const ALGORITHM_KEY_TYPES: Readonly<Record<string, KeyType>> = Object.freeze(
   }),
 );
 
+/** FIPS 204 table 2: a signature of another length was made with another parameter set. */
+const ML_DSA_SIGNATURE_BYTES: Readonly<Record<string, number>> = Object.freeze({ 'ML-DSA-44': 2420, 'ML-DSA-65': 3309, 'ML-DSA-87': 4627 });
+
 const UNTRUSTED = 'Untrusted Signing Certificate';
 const INVALID_SIGNATURE = 'Invalid signature';
 
@@ -90,6 +94,8 @@ interface AuthenticatedRequest {
   readonly chainDers: readonly Uint8Array[];
   readonly serial: bigint;
   readonly query: Record<string, string | string[]>;
+  /** Loaded when the request is ML-DSA-signed; reused for the certificate path. */
+  readonly mlDsaVerifier: MlDsaVerifier | undefined;
 }
 
 interface SessionParameters {
@@ -107,7 +113,22 @@ export async function handleCreateSession(request: ReceivedRequest, context: Cre
   const parameters = readParameters(request, authenticated.query);
   if ('rejection' in parameters) return { ok: false, rejection: parameters.rejection };
 
-  return authorize(authenticated, parameters, context);
+  // Loaded only when an ML-DSA signature is in play (request or any certificate).
+  const mlDsaVerifier = authenticated.mlDsaVerifier ?? (involvesMlDsa([authenticated.leafDer, ...authenticated.chainDers], context, parameters.trustAnchorArn) ? await loadMlDsaVerifier() : undefined);
+  return authorize(authenticated, parameters, context, mlDsaVerifier);
+}
+
+function involvesMlDsa(requestDers: readonly Uint8Array[], context: CreateSessionContext, trustAnchorArn: string): boolean {
+  const anchors = context.config.trustAnchors.get(trustAnchorArn)?.certificates ?? [];
+  return [...requestDers, ...anchors].some((der) => {
+    try {
+      const certificate = AsnConvert.parse(der, Certificate);
+      return mlDsaNameOfOid(certificate.signatureAlgorithm.algorithm) !== undefined
+        || mlDsaNameOfOid(certificate.tbsCertificate.subjectPublicKeyInfo.algorithm.algorithm) !== undefined;
+    } catch {
+      return false;
+    }
+  });
 }
 
 async function authenticate(request: ReceivedRequest, context: CreateSessionContext): Promise<AuthenticatedRequest | { rejection: Rejection }> {
@@ -184,11 +205,22 @@ async function authenticate(request: ReceivedRequest, context: CreateSessionCont
   const stringToSign = buildStringToSign(algorithm, amzDateText, createScope(scopeDate, scopeRegion, scopeService), canonical.text);
 
   if (!/^(?:[0-9a-f]{2})+$/i.test(signature)) return deny('SIGNATURE_MALFORMED', INVALID_SIGNATURE, 'Signature is not hex');
-  const publicKey = leafPublicKey(leafCertificate, algorithmKeyType);
-  if (publicKey === undefined) {
-    return reject(400, 'ValidationException', 'ML_DSA_UNAVAILABLE', `ML-DSA signatures are not supported by this emulator (Node.js ${process.version} has no ML-DSA); run it on a Node.js with ML-DSA support.`, 'no ML-DSA in this Node.js');
+  const leafSpki = new Uint8Array(AsnConvert.serialize(leafCertificate.tbsCertificate.subjectPublicKeyInfo));
+  const signatureBytes = Buffer.from(signature, 'hex');
+  let mlDsaVerifier: MlDsaVerifier | undefined;
+  let verified: boolean;
+  if (algorithmKeyType === 'ML-DSA') {
+    mlDsaVerifier = await loadMlDsaVerifier();
+    const parameterSet = mlDsaNameOfOid(leafProfile.publicKeyAlgorithmOid);
+    const expectedLength = parameterSet === undefined ? undefined : ML_DSA_SIGNATURE_BYTES[parameterSet];
+    if (signatureBytes.length !== expectedLength) {
+      return deny('SIGNATURE_PARAMETER_SET_MISMATCH', INVALID_SIGNATURE, `the signature is ${signatureBytes.length} bytes but an ${parameterSet ?? 'ML-DSA'} signature is ${expectedLength ?? '?'} bytes (signed with another parameter set?)`);
+    }
+    verified = mlDsaVerifier(leafSpki, Buffer.from(stringToSign, 'utf8'), signatureBytes, parameterSet);
+  } else {
+    verified = signatureVerifies(algorithmKeyType, leafSpki, stringToSign, signatureBytes);
   }
-  if (!signatureVerifies(algorithmKeyType, publicKey, stringToSign, Buffer.from(signature, 'hex'))) {
+  if (!verified) {
     return deny('SIGNATURE_MISMATCH', INVALID_SIGNATURE, 'the signature does not verify with the X-Amz-X509 key over the canonical request the emulator rebuilt (body, query, signed headers or key differ)');
   }
 
@@ -205,7 +237,7 @@ async function authenticate(request: ReceivedRequest, context: CreateSessionCont
       chainDers.push(der);
     }
   }
-  return { leafDer, leafCertificate, leafProfile, chainDers, serial, query: query.value };
+  return { leafDer, leafCertificate, leafProfile, chainDers, serial, query: query.value, mlDsaVerifier };
 }
 
 function readParameters(request: ReceivedRequest, query: Record<string, string | string[]>): SessionParameters | { rejection: Rejection } {
@@ -287,7 +319,7 @@ function readParameters(request: ReceivedRequest, query: Record<string, string |
   return { ...arns, durationSeconds, roleSessionName };
 }
 
-function authorize(authenticated: AuthenticatedRequest, parameters: SessionParameters, context: CreateSessionContext): CreateSessionOutcome {
+function authorize(authenticated: AuthenticatedRequest, parameters: SessionParameters, context: CreateSessionContext, mlDsaVerifier: MlDsaVerifier | undefined): CreateSessionOutcome {
   const { config, now } = context;
   const trustAnchorArn = parseRolesAnywhereArn(parameters.trustAnchorArn);
   const profileArn = parseRolesAnywhereArn(parameters.profileArn);
@@ -309,7 +341,7 @@ function authorize(authenticated: AuthenticatedRequest, parameters: SessionParam
   if (!trustAnchor.enabled) {
     return fail(deny('TRUST_ANCHOR_DISABLED', 'Trust anchor is disabled.', `${trustAnchor.arn} has enabled: false`));
   }
-  const path = validateCertificatePath(authenticated.leafDer, authenticated.chainDers, trustAnchor.certificates, now);
+  const path = validateCertificatePath(authenticated.leafDer, authenticated.chainDers, trustAnchor.certificates, now, mlDsaVerifier);
   if (!path.ok) return fail(deny(path.reason, UNTRUSTED, path.detail));
 
   const profile = config.profiles.get(parameters.profileArn);
@@ -366,27 +398,17 @@ function authorize(authenticated: AuthenticatedRequest, parameters: SessionParam
   return { ok: true, body, session, summary };
 }
 
-function leafPublicKey(certificate: Certificate, keyType: KeyType): KeyObject | undefined {
-  const spki = AsnConvert.serialize(certificate.tbsCertificate.subjectPublicKeyInfo);
-  try {
-    return createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
-  } catch (error) {
-    if (keyType === 'ML-DSA') return undefined;
-    throw error;
-  }
-}
-
-function signatureVerifies(keyType: KeyType, key: KeyObject, stringToSign: string, signature: Buffer): boolean {
+/** RSA and EC through node:crypto; ML-DSA goes through ./mldsa.js instead. */
+function signatureVerifies(keyType: 'RSA' | 'EC', spki: Uint8Array, stringToSign: string, signature: Buffer): boolean {
   const data = Buffer.from(stringToSign, 'utf8');
   try {
+    const key = createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
     switch (keyType) {
       case 'RSA':
         // PKCS#1 v1.5 only: a PSS signature must fail here, as it does at the service.
         return verifySignature('sha256', data, { key, padding: cryptoConstants.RSA_PKCS1_PADDING }, signature);
       case 'EC':
         return verifySignature('sha256', data, { key, dsaEncoding: 'der' }, signature);
-      case 'ML-DSA':
-        return verifySignature(null, data, key, signature);
     }
   } catch {
     return false;

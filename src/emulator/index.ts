@@ -19,13 +19,15 @@ export { MAX_CLOCK_SKEW_MS } from './canonical-request.js';
 export type { CreateSessionResponseBody, Rejection, ServiceErrorType } from './create-session.js';
 export { validateCertificatePath } from './path-validation.js';
 export type { PathFailureReason, PathValidationResult } from './path-validation.js';
-export { createCertificateAuthority, derToPem, generateKeyPair, issueLeafCertificate } from './pki.js';
+export { createCertificateAuthority, derToPem, generateAnyKeyPair, generateKeyPair, generateMlDsaKeyPair, issueLeafCertificate } from './pki.js';
 export { loadCertificateAuthority } from './load-ca.js';
 export type { LoadCertificateAuthorityOptions } from './load-ca.js';
 export type {
   CertificateAuthority,
+  ClassicKeyAlgorithm,
   CreateCertificateAuthorityOptions,
   GeneratedKeyPair,
+  GeneratedMlDsaKeyPair,
   IssueLeafCertificateOptions,
   IssuedCertificate,
   KeyAlgorithm,

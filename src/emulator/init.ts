@@ -8,10 +8,10 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { SignerError } from '../errors.js';
 import type { EmulatorConfig } from './config.js';
-import { createCertificateAuthority, generateKeyPair, issueLeafCertificate, type KeyAlgorithm } from './pki.js';
+import { createCertificateAuthority, generateAnyKeyPair, issueLeafCertificate, type KeyAlgorithm } from './pki.js';
 
 export interface InitEmulatorOptions {
-  /** Key algorithm of the client key; the CA is always EC P-256. Default EC-P256. */
+  /** Key algorithm of the client key; the CA is EC P-256, or ML-DSA-65 for an ML-DSA client. Default EC-P256. */
   readonly keyAlgorithm?: KeyAlgorithm;
   /** Default us-east-1. */
   readonly region?: string;
@@ -54,8 +54,10 @@ export async function initEmulatorDirectory(directory: string, options: InitEmul
     config: join(dir, 'emulator.json'),
   };
 
-  const ca = await createCertificateAuthority({ subject: 'CN=roles-anywhere-signer emulator CA (throwaway)', keyAlgorithm: 'EC-P256' });
-  const client = generateKeyPair(options.keyAlgorithm ?? 'EC-P256');
+  // A post-quantum client gets a post-quantum CA: the whole chain is then ML-DSA.
+  const caAlgorithm = options.keyAlgorithm?.startsWith('ML-DSA') === true ? 'ML-DSA-65' : 'EC-P256';
+  const ca = await createCertificateAuthority({ subject: 'CN=roles-anywhere-signer emulator CA (throwaway)', keyAlgorithm: caAlgorithm });
+  const client = await generateAnyKeyPair(options.keyAlgorithm ?? 'EC-P256');
   const clientCertificate = await issueLeafCertificate({ issuer: ca, subject: 'CN=emulator-client', publicKey: client.publicKey });
   const trustAnchorArn = `arn:aws:rolesanywhere:${region}:${DEMO_ACCOUNT_ID}:trust-anchor/${randomUUID()}`;
   const profileArn = `arn:aws:rolesanywhere:${region}:${DEMO_ACCOUNT_ID}:profile/${randomUUID()}`;
@@ -101,6 +103,25 @@ export async function initEmulatorDirectory(directory: string, options: InitEmul
     `  aws sts get-caller-identity --endpoint-url ${endpoint} --region ${region}  (with the credentials exported)`,
   ].join('\n');
   return { directory: dir, files, config, trustAnchorArn, profileArn, roleArn, instructions };
+}
+
+const INIT_KEY_TYPES: ReadonlyMap<string, KeyAlgorithm> = new Map([
+  ['ec-p256', 'EC-P256'],
+  ['ec-p384', 'EC-P384'],
+  ['rsa-2048', 'RSA-2048'],
+  ['rsa-3072', 'RSA-3072'],
+  ['ml-dsa-44', 'ML-DSA-44'],
+  ['ml-dsa-65', 'ML-DSA-65'],
+  ['ml-dsa-87', 'ML-DSA-87'],
+]);
+
+/** `emulate --init --key-type`: case-insensitive, e.g. ml-dsa-65 or ML-DSA-65. */
+export function parseInitKeyType(value: string): KeyAlgorithm {
+  const algorithm = INIT_KEY_TYPES.get(value.toLowerCase());
+  if (algorithm === undefined) {
+    throw new SignerError('USAGE', `--key-type ${value} is not one of ${[...INIT_KEY_TYPES.keys()].join(', ')}`);
+  }
+  return algorithm;
 }
 
 async function writeExclusive(path: string, content: string, mode: number): Promise<void> {

@@ -7,7 +7,9 @@
  * Go do). Pure: the clock is a parameter.
  */
 import { X509Certificate } from 'node:crypto';
+import { readDerChildren, readWholeDerElement } from '../asn1/der.js';
 import { checkIntermediateCertificate, checkLeafCertificate, inspectCertificate, type CertificateProfile } from '../certs/rules.js';
+import { mlDsaNameOfOid, type MlDsaVerifier } from './mldsa.js';
 
 export type PathValidationResult =
   | { readonly ok: true; readonly path: readonly Uint8Array[] }
@@ -34,7 +36,10 @@ export function validateCertificatePath(
   intermediateDers: readonly Uint8Array[],
   anchorDers: readonly Uint8Array[],
   now: Date,
+  /** Needed for ML-DSA-signed certificates, which OpenSSL before 3.5 cannot verify. */
+  mlDsaVerifier?: MlDsaVerifier,
 ): PathValidationResult {
+  const issued = (candidate: Node, child: Node): boolean => issuedBy(candidate, child, mlDsaVerifier);
   const leafViolations = checkLeafCertificate(leafDer, now);
   if (leafViolations.length > 0) {
     return { ok: false, reason: 'LEAF_REJECTED', detail: leafViolations.map((violation) => violation.message).join('; ') };
@@ -96,9 +101,30 @@ function finishAtAnchor(path: readonly Node[], anchor: Node, now: Date): PathVal
 }
 
 /** Issuer name matches and the signature verifies with the candidate's key. */
-function issued(candidate: Node, child: Node): boolean {
+function issuedBy(candidate: Node, child: Node, mlDsaVerifier: MlDsaVerifier | undefined): boolean {
+  const mlDsa = mlDsaNameOfOid(child.profile.signatureAlgorithm.oid);
+  if (mlDsa !== undefined) {
+    // The signature's parameter set must be the issuer key's: the verifier checks both.
+    return mlDsaVerifier !== undefined && child.certificate.issuer === candidate.certificate.subject && verifiesMlDsa(candidate, child, mlDsa, mlDsaVerifier);
+  }
   try {
     return child.certificate.checkIssued(candidate.certificate) && child.certificate.verify(candidate.certificate.publicKey);
+  } catch {
+    return false;
+  }
+}
+
+function verifiesMlDsa(candidate: Node, child: Node, name: NonNullable<ReturnType<typeof mlDsaNameOfOid>>, verifier: MlDsaVerifier): boolean {
+  try {
+    // Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue BIT STRING }
+    const [tbs, , signatureValue] = readDerChildren(readWholeDerElement(child.der));
+    const [issuerTbs] = readDerChildren(readWholeDerElement(candidate.der));
+    if (issuerTbs === undefined) return false;
+    // TBSCertificate: [0] version (optional), serial, signature, issuer, validity, subject, SPKI.
+    const issuerFields = readDerChildren(issuerTbs);
+    const spki = issuerFields[issuerFields[0]?.tag === 0xa0 ? 6 : 5];
+    if (tbs === undefined || signatureValue === undefined || spki === undefined || signatureValue.value[0] !== 0) return false;
+    return verifier(spki.encoded, tbs.encoded, signatureValue.value.subarray(1), name);
   } catch {
     return false;
   }

@@ -19,11 +19,13 @@ import { AsnConvert } from '@peculiar/asn1-schema';
 import {
   AlgorithmIdentifier,
   Certificate as AsnCertificate,
+  SubjectPublicKeyInfo,
   Version as AsnVersion,
 } from '@peculiar/asn1-x509';
 import { encodePem } from '../certs/pem.js';
 import { SignerError } from '../errors.js';
 import { requireCertificateAuthority } from './load-ca.js';
+import { generateMlDsaKeyPair as generateMlDsaKeyPairPem, isMlDsaName, mlDsaNameOfOid, mlDsaOid, mlDsaSignWithPem, type MlDsaName } from './mldsa.js';
 import {
   AuthorityKeyIdentifierExtension,
   BasicConstraintsExtension,
@@ -34,7 +36,10 @@ import {
   type Extension,
 } from './x509.js';
 
-export type KeyAlgorithm = 'EC-P256' | 'EC-P384' | 'RSA-2048' | 'RSA-3072';
+/** Key algorithms node:crypto generates; generateKeyPair takes these. */
+export type ClassicKeyAlgorithm = 'EC-P256' | 'EC-P384' | 'RSA-2048' | 'RSA-3072';
+/** Every CA key algorithm; ML-DSA CAs sign their certificates with pure ML-DSA (RFC 9881). */
+export type KeyAlgorithm = ClassicKeyAlgorithm | MlDsaName;
 
 /** MD5 and SHA-1 exist only to build certificates the service must reject. */
 export type SignatureHash = 'MD5' | 'SHA-1' | 'SHA-256' | 'SHA-384' | 'SHA-512';
@@ -48,7 +53,10 @@ export type KeyUsageName =
   | 'keyCertSign'
   | 'cRLSign';
 
-/** A public key in any form callers hold one: a KeyObject, SPKI DER, or a PEM string. */
+/**
+ * A public key in any form callers hold one: a KeyObject, SPKI DER, or a PEM string. An ML-DSA
+ * key (which node:crypto on Node.js 20 cannot hold) is passed as SPKI DER.
+ */
 export type PublicKeyInput = KeyObject | Uint8Array | string;
 
 export interface CertificateAuthority {
@@ -70,7 +78,7 @@ export interface IssuedCertificate {
 }
 
 export interface GeneratedKeyPair {
-  readonly keyAlgorithm: KeyAlgorithm;
+  readonly keyAlgorithm: ClassicKeyAlgorithm;
   readonly privateKeyPem: string;
   readonly publicKey: KeyObject;
 }
@@ -149,24 +157,47 @@ const ECDSA_SIGNATURE_ALGORITHMS: Readonly<Record<Exclude<SignatureHash, 'MD5'>,
 const DER_NULL = new Uint8Array([0x05, 0x00]);
 
 /** A software key pair; the private half as unencrypted PKCS#8 PEM. */
-export function generateKeyPair(keyAlgorithm: KeyAlgorithm): GeneratedKeyPair {
+export function generateKeyPair(keyAlgorithm: ClassicKeyAlgorithm): GeneratedKeyPair {
   const { privateKey, publicKey } = generateNodeKeyPair(keyAlgorithm);
   const privateKeyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
   return { keyAlgorithm, privateKeyPem, publicKey };
+}
+
+export interface GeneratedMlDsaKeyPair {
+  readonly keyAlgorithm: MlDsaName;
+  /** PKCS#8 PEM in the seed form (RFC 9881), unencrypted. */
+  readonly privateKeyPem: string;
+  /** SubjectPublicKeyInfo DER: pass it as `publicKey` to issueLeafCertificate. */
+  readonly publicKey: Uint8Array;
+}
+
+/** An ML-DSA key pair from a random (or the given 32-byte) seed. */
+export async function generateMlDsaKeyPair(keyAlgorithm: MlDsaName, seed?: Uint8Array): Promise<GeneratedMlDsaKeyPair> {
+  const pair = await generateMlDsaKeyPairPem(keyAlgorithm, seed);
+  return { keyAlgorithm, privateKeyPem: pair.privateKeyPem, publicKey: pair.spki };
+}
+
+/** A key pair of any algorithm the builder knows, ready for issueLeafCertificate's publicKey. */
+export async function generateAnyKeyPair(keyAlgorithm: KeyAlgorithm): Promise<{ readonly privateKeyPem: string; readonly publicKey: PublicKeyInput }> {
+  return isMlDsaName(keyAlgorithm) ? generateMlDsaKeyPair(keyAlgorithm) : generateKeyPair(keyAlgorithm);
 }
 
 export async function createCertificateAuthority(
   options: CreateCertificateAuthorityOptions,
 ): Promise<CertificateAuthority> {
   if (options.issuer !== undefined) requireCertificateAuthority(options.issuer, 'createCertificateAuthority');
-  const keyPair = generateKeyPair(options.keyAlgorithm);
-  const spki = exportSpki(keyPair.publicKey);
+  const keyPair = isMlDsaName(options.keyAlgorithm)
+    ? await generateMlDsaKeyPair(options.keyAlgorithm)
+    : generateKeyPair(options.keyAlgorithm);
+  const spki = keyPair.publicKey instanceof Uint8Array ? keyPair.publicKey : exportSpki(keyPair.publicKey);
   const validity = resolveValidity(options, CA_LIFETIME_MS);
   // A root signs itself: its own key, its own name.
   const signer: SigningParty = options.issuer ?? {
     subject: options.subject,
     keyAlgorithm: options.keyAlgorithm,
     privateKeyPem: keyPair.privateKeyPem,
+    certificateDer: undefined,
+    spki,
   };
 
   const certificateDer = await certify(options, signer, spki, validity, {
@@ -188,7 +219,7 @@ export async function createCertificateAuthority(
 
 export async function issueLeafCertificate(options: IssueLeafCertificateOptions): Promise<IssuedCertificate> {
   requireCertificateAuthority(options.issuer, 'issueLeafCertificate');
-  const spki = exportSpki(toPublicKeyObject(options.publicKey));
+  const spki = mlDsaSpkiOf(options.publicKey) ?? exportSpki(toPublicKeyObject(options.publicKey));
   const validity = resolveValidity(options, LEAF_LIFETIME_MS);
 
   const certificateDer = await certify(options, options.issuer, spki, validity, {
@@ -245,6 +276,10 @@ interface SigningParty {
   readonly subject: string;
   readonly keyAlgorithm: KeyAlgorithm;
   readonly privateKeyPem: string;
+  /** The CA certificate (absent while a root is being made): its SPKI names the signer. */
+  readonly certificateDer: Uint8Array | undefined;
+  /** Given for a root in the making, whose key node:crypto may not hold (ML-DSA). */
+  readonly spki?: Uint8Array;
 }
 
 interface BuildCertificateInput {
@@ -260,6 +295,7 @@ interface BuildCertificateInput {
 
 async function buildCertificate(input: BuildCertificateInput): Promise<Uint8Array> {
   const { signer, signatureHash } = input;
+  if (isMlDsaName(signer.keyAlgorithm)) return buildMlDsaSignedCertificate(input);
   const isRsa = signer.keyAlgorithm.startsWith('RSA');
   if (!isRsa && signatureHash === 'MD5') {
     throw new SignerError('NOT_SUPPORTED', 'MD5 signatures exist only for RSA issuers; use an RSA CA or SHA-1 for a weak-hash test');
@@ -308,6 +344,31 @@ function resignCertificate(der: Uint8Array, signer: SigningParty, signatureHash:
   return new Uint8Array(AsnConvert.serialize(certificate));
 }
 
+/**
+ * WebCrypto cannot sign with ML-DSA: @peculiar/x509 lays out the TBSCertificate under a
+ * throwaway P-256 key, then the TBS gets the ML-DSA algorithm identifier (no parameters) and a
+ * pure ML-DSA signature over its DER, as RFC 9881 section 3 has it.
+ */
+async function buildMlDsaSignedCertificate(input: BuildCertificateInput): Promise<Uint8Array> {
+  if (input.signatureHash !== 'SHA-256') {
+    throw new SignerError('NOT_SUPPORTED', `an ML-DSA CA signs with pure ML-DSA, which has no separate hash: leave signatureHash out (got ${input.signatureHash})`);
+  }
+  const placeholder = generateKeyPair('EC-P256');
+  const draft = await buildCertificate({ ...input, signer: { ...input.signer, keyAlgorithm: 'EC-P256', privateKeyPem: placeholder.privateKeyPem } });
+  const certificate = AsnConvert.parse(draft, AsnCertificate);
+  const algorithm = new AlgorithmIdentifier({ algorithm: mlDsaOid(input.signer.keyAlgorithm as MlDsaName) });
+  certificate.tbsCertificate.signature = algorithm;
+  certificate.signatureAlgorithm = algorithm;
+  if (input.x509Version === 1) {
+    certificate.tbsCertificate.version = AsnVersion.v1;
+    delete certificate.tbsCertificate.extensions;
+  }
+  const tbs = new Uint8Array(AsnConvert.serialize(certificate.tbsCertificate));
+  const { signature } = await mlDsaSignWithPem(input.signer.privateKeyPem, tbs);
+  certificate.signatureValue = toArrayBuffer(signature);
+  return new Uint8Array(AsnConvert.serialize(certificate));
+}
+
 async function importSigningKey(signer: SigningParty, hash: Exclude<SignatureHash, 'MD5'>): Promise<webcrypto.CryptoKey> {
   const pkcs8 = createPrivateKey(signer.privateKeyPem).export({ type: 'pkcs8', format: 'der' });
   // An RSA CryptoKey is bound to one hash at import; @peculiar/x509 signs with the key's own.
@@ -318,10 +379,27 @@ async function importSigningKey(signer: SigningParty, hash: Exclude<SignatureHas
 }
 
 function signerSpki(signer: SigningParty): Uint8Array {
+  if (signer.spki !== undefined) return signer.spki;
+  if (signer.certificateDer !== undefined) {
+    return new Uint8Array(AsnConvert.serialize(AsnConvert.parse(signer.certificateDer, AsnCertificate).tbsCertificate.subjectPublicKeyInfo));
+  }
   return exportSpki(createPublicKey(signer.privateKeyPem));
 }
 
-function generateNodeKeyPair(keyAlgorithm: KeyAlgorithm): { privateKey: KeyObject; publicKey: KeyObject } {
+/** SPKI DER of an ML-DSA public key given as DER or PEM; undefined for every other key. */
+function mlDsaSpkiOf(input: PublicKeyInput): Uint8Array | undefined {
+  let der: Uint8Array;
+  if (input instanceof Uint8Array) der = input;
+  else if (typeof input === 'string' && input.includes('-----BEGIN PUBLIC KEY-----')) der = Buffer.from(input.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64');
+  else return undefined;
+  try {
+    return mlDsaNameOfOid(AsnConvert.parse(der, SubjectPublicKeyInfo).algorithm.algorithm) === undefined ? undefined : der;
+  } catch {
+    return undefined;
+  }
+}
+
+function generateNodeKeyPair(keyAlgorithm: ClassicKeyAlgorithm): { privateKey: KeyObject; publicKey: KeyObject } {
   switch (keyAlgorithm) {
     case 'EC-P256':
       return generateKeyPairSync('ec', { namedCurve: 'P-256' });

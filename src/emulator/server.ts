@@ -12,6 +12,9 @@ import { toTerminalText } from '../terminal-text.js';
 import type { ReceivedRequest } from './canonical-request.js';
 import { resolveEmulatorConfig, type EmulatorConfig, type ResolvedEmulatorConfig } from './config.js';
 import { handleCreateSession } from './create-session.js';
+
+/** Room for the largest chain the service takes: five ML-DSA-87 certificates, base64, plus the leaf. */
+const EMULATOR_MAX_HEADER_BYTES = 96 * 1024;
 import { createSessionStore } from './sessions.js';
 import { handleStsRequest } from './sts.js';
 
@@ -104,9 +107,12 @@ export async function startEmulator(config: EmulatorConfig | ResolvedEmulatorCon
       });
   };
 
+  // ML-DSA certificates are large: an ML-DSA-87 leaf and intermediate in X-Amz-X509 and
+  // X-Amz-X509-Chain pass Node's 16 KiB default header limit, which would answer 431.
+  const serverOptions = { maxHeaderSize: EMULATOR_MAX_HEADER_BYTES };
   const server: Server = options.tls === undefined
-    ? createHttpServer(handler)
-    : createHttpsServer({ cert: options.tls.certPem, key: options.tls.keyPem }, handler);
+    ? createHttpServer(serverOptions, handler)
+    : createHttpsServer({ ...serverOptions, cert: options.tls.certPem, key: options.tls.keyPem }, handler);
   // Keep-alive sockets would hold close() open for seconds; requests are small and fast.
   server.keepAliveTimeout = 1000;
 

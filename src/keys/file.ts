@@ -1,4 +1,4 @@
-import { constants, createPublicKey, sign as cryptoSign, type KeyObject, type SignKeyObjectInput, type SignPrivateKeyInput } from 'node:crypto';
+import { constants, sign as cryptoSign, KeyObject, type SignKeyObjectInput, type SignPrivateKeyInput } from 'node:crypto';
 import { assembleChain } from '../certs/chain.js';
 import { isPkcs12 } from '../certs/load.js';
 import { SignerError } from '../errors.js';
@@ -6,9 +6,11 @@ import { describeReadFailure, readUserFile } from '../files/read-user-file.js';
 import { signingKeyTypeOf } from './file/key-type.js';
 import { readKeyMaterial } from './file/read.js';
 import { publicKeyMatchesCertificate } from './match.js';
+import { createMlDsaSigningKey, type MlDsaSigningKey } from './mldsa/signing-key.js';
+import { sourcePublicKeyOf } from './public-key.js';
 import { defaultSecretIO, readSecret, type SecretIO } from './secret.js';
 import type { FileKeySpec } from './spec.js';
-import type { KeySource, SignDigest } from './types.js';
+import type { KeySource, SignDigest, SourcePublicKey } from './types.js';
 
 /** Side effects of opening a key file, injectable so tests can drive them. */
 export interface FileKeySourceIO {
@@ -62,15 +64,24 @@ export async function openFileKeySource(spec: FileKeySpec, io: FileKeySourceIO =
     // The file may hold the key unencrypted; keep no copy beyond the KeyObject.
     bytes.fill(0);
   }
-  const keyType = signingKeyTypeOf(material.privateKey, path);
-  const publicKey = createPublicKey(material.privateKey);
+  const privateKey = material.privateKey;
+  const key = privateKey instanceof KeyObject
+    ? { keyType: signingKeyTypeOf(privateKey, path), privateKey, publicKey: sourcePublicKeyOf(privateKey) }
+    : await openMlDsaKey(privateKey, path);
 
-  const leafIndex = material.certificates.findIndex((certificate) => publicKeyMatchesCertificate(publicKey, certificate));
+  const leafIndex = material.certificates.findIndex((certificate) => publicKeyMatchesCertificate(key.publicKey, certificate));
   const certificate = material.certificates[leafIndex];
   const chain = certificate === undefined
     ? undefined
     : assembleChain(certificate, material.certificates.filter((_, index) => index !== leafIndex));
-  return createFileKeySource(material.privateKey, keyType, publicKey, path, certificate, chain);
+  return key.keyType === 'ML-DSA'
+    ? createMlDsaFileKeySource(key.privateKey, path, certificate, chain)
+    : createFileKeySource(key.privateKey, key.keyType, key.publicKey, path, certificate, chain);
+}
+
+async function openMlDsaKey(info: Parameters<typeof createMlDsaSigningKey>[0], path: string): Promise<{ keyType: 'ML-DSA'; privateKey: MlDsaSigningKey; publicKey: SourcePublicKey }> {
+  const privateKey = await createMlDsaSigningKey(info, `private key file ${path}`);
+  return { keyType: 'ML-DSA', privateKey, publicKey: { spki: privateKey.spki, keyObject: undefined } };
 }
 
 function readKeyFile(path: string, noun: string, flag: string, io: FileKeySourceIO): Uint8Array {
@@ -85,10 +96,39 @@ function readKeyFile(path: string, noun: string, flag: string, io: FileKeySource
   }
 }
 
+/**
+ * ML-DSA signs the message itself (pure ML-DSA, empty context, deterministic), so `digest`
+ * does not apply; sign-string refuses --digest before it gets here. close() zeroes the
+ * expanded key.
+ */
+function createMlDsaFileKeySource(
+  privateKey: MlDsaSigningKey,
+  description: string,
+  certificate: Uint8Array | undefined,
+  chain: Uint8Array[] | undefined,
+): KeySource {
+  let closed = false;
+  return {
+    keyType: 'ML-DSA',
+    publicKey: { spki: privateKey.spki, keyObject: undefined },
+    description,
+    ...(certificate === undefined ? {} : { certificate }),
+    ...(chain === undefined ? {} : { chain }),
+    async sign(message: Uint8Array): Promise<Uint8Array> {
+      if (closed) throw new SignerError('INTERNAL', `the key source ${description} is closed: open it again before signing`);
+      return privateKey.sign(message);
+    },
+    async close(): Promise<void> {
+      closed = true;
+      privateKey.destroy();
+    },
+  };
+}
+
 function createFileKeySource(
   privateKey: KeyObject,
   keyType: 'RSA' | 'EC',
-  publicKey: KeyObject,
+  publicKey: SourcePublicKey,
   description: string,
   certificate: Uint8Array | undefined,
   chain: Uint8Array[] | undefined,

@@ -1,21 +1,22 @@
-import { constants, randomBytes, verify, X509Certificate, type KeyObject } from 'node:crypto';
+import { constants, createPublicKey, randomBytes, verify, KeyObject } from 'node:crypto';
 import { describeCertificate } from '../certs/load.js';
+import { certificateSpki, splitSpki } from '../certs/spki.js';
 import { SignerError } from '../errors.js';
-import type { KeySource } from './types.js';
+import { loadMlDsaEngine } from './mldsa/engine.js';
+import { mlDsaParametersOfOid } from '../certs/mldsa-parameters.js';
+import type { KeySource, SourcePublicKey } from './types.js';
 
-/** True when the certificate certifies exactly this public key (SubjectPublicKeyInfo bytes). */
-export function publicKeyMatchesCertificate(publicKey: KeyObject, certificateDer: Uint8Array): boolean {
-  let certificateKey: KeyObject;
-  try {
-    certificateKey = new X509Certificate(certificateDer).publicKey;
-  } catch {
-    return false;
-  }
-  return spkiOf(publicKey).equals(spkiOf(certificateKey));
+/**
+ * True when the certificate certifies exactly this public key (SubjectPublicKeyInfo bytes).
+ * Compared as DER, so it works for key types node:crypto cannot load (ML-DSA on Node.js 20).
+ */
+export function publicKeyMatchesCertificate(publicKey: KeyObject | SourcePublicKey, certificateDer: Uint8Array): boolean {
+  const certificateKey = certificateSpki(certificateDer);
+  return certificateKey !== undefined && Buffer.from(spkiOf(publicKey)).equals(certificateKey);
 }
 
-function spkiOf(key: KeyObject): Buffer {
-  return key.export({ type: 'spki', format: 'der' });
+function spkiOf(key: KeyObject | SourcePublicKey): Uint8Array {
+  return key instanceof KeyObject ? key.export({ type: 'spki', format: 'der' }) : key.spki;
 }
 
 /**
@@ -24,7 +25,7 @@ function spkiOf(key: KeyObject): Buffer {
  * key or touch policy is exercised.
  */
 export function assertPublicKeyMatchesCertificate(source: Pick<KeySource, 'publicKey' | 'description'>, certificateDer: Uint8Array): void {
-  if (!spkiOf(source.publicKey).equals(spkiOf(certificateKeyOf(certificateDer)))) throw mismatchError(source.description, certificateDer);
+  if (!Buffer.from(spkiOf(source.publicKey)).equals(certificateSpkiOf(certificateDer))) throw mismatchError(source.description, certificateDer);
 }
 
 /**
@@ -34,16 +35,17 @@ export function assertPublicKeyMatchesCertificate(source: Pick<KeySource, 'publi
  * before sending it, so a mismatch is CERT_KEY_MISMATCH here instead of the service's opaque
  * "Invalid signature", and no extra signature (PIN entry, touch) is spent on a test string.
  */
-export function assertSignatureMatchesCertificate(
+export async function assertSignatureMatchesCertificate(
   source: Pick<KeySource, 'keyType' | 'description'>,
   certificateDer: Uint8Array,
   message: Uint8Array,
   signature: Uint8Array,
-): void {
+): Promise<void> {
   let valid: boolean;
   try {
-    valid = verifyWith(source.keyType, certificateKeyOf(certificateDer), message, signature);
+    valid = await verifyWith(source.keyType, certificateSpkiOf(certificateDer), message, signature);
   } catch (cause) {
+    if (cause instanceof SignerError && cause.code === 'CERT_INVALID') throw cause;
     throw mismatchError(source.description, certificateDer, cause);
   }
   if (!valid) throw mismatchError(source.description, certificateDer);
@@ -61,15 +63,13 @@ export async function assertKeyMatchesCertificate(
   const described = { keyType: source.keyType, publicKey: source.publicKey, description: keyDescription };
   assertPublicKeyMatchesCertificate(described, certificateDer);
   const challenge = Buffer.from(`roles-anywhere-signer key check ${randomBytes(16).toString('hex')}`, 'utf8');
-  assertSignatureMatchesCertificate(described, certificateDer, challenge, await source.sign(challenge, 'SHA256'));
+  await assertSignatureMatchesCertificate(described, certificateDer, challenge, await source.sign(challenge, 'SHA256'));
 }
 
-function certificateKeyOf(certificateDer: Uint8Array): KeyObject {
-  try {
-    return new X509Certificate(certificateDer).publicKey;
-  } catch (cause) {
-    throw new SignerError('CERT_INVALID', 'the certificate is not a valid X.509 certificate: pass a PEM or DER certificate', { cause });
-  }
+function certificateSpkiOf(certificateDer: Uint8Array): Buffer {
+  const spki = certificateSpki(certificateDer);
+  if (spki === undefined) throw new SignerError('CERT_INVALID', 'the certificate is not a valid X.509 certificate: pass a PEM or DER certificate');
+  return Buffer.from(spki);
 }
 
 function mismatchError(keyDescription: string, certificateDer: Uint8Array, cause?: unknown): SignerError {
@@ -82,14 +82,18 @@ function mismatchError(keyDescription: string, certificateDer: Uint8Array, cause
   );
 }
 
-function verifyWith(keyType: KeySource['keyType'], key: KeyObject, message: Uint8Array, signature: Uint8Array): boolean {
+async function verifyWith(keyType: KeySource['keyType'], spki: Buffer, message: Uint8Array, signature: Uint8Array): Promise<boolean> {
   switch (keyType) {
     case 'RSA':
-      return verify('sha256', message, { key, padding: constants.RSA_PKCS1_PADDING }, signature);
+      return verify('sha256', message, { key: createPublicKey({ key: spki, format: 'der', type: 'spki' }), padding: constants.RSA_PKCS1_PADDING }, signature);
     case 'EC':
-      return verify('sha256', message, { key, dsaEncoding: 'der' }, signature);
-    case 'ML-DSA':
+      return verify('sha256', message, { key: createPublicKey({ key: spki, format: 'der', type: 'spki' }), dsaEncoding: 'der' }, signature);
+    case 'ML-DSA': {
       // Pure ML-DSA signs the message itself: no separate digest.
-      return verify(null, message, key, signature);
+      const parts = splitSpki(spki);
+      const parameters = parts === undefined ? undefined : mlDsaParametersOfOid(parts.oid);
+      if (parts === undefined || parameters === undefined) return false;
+      return (await loadMlDsaEngine(parameters.name)).verify(signature, message, parts.keyBits);
+    }
   }
 }

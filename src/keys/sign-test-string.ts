@@ -1,6 +1,6 @@
-import { createHash, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { createHash, KeyObject, type JsonWebKey } from 'node:crypto';
 import { SignerError } from '../errors.js';
-import type { KeySource, SignDigest } from './types.js';
+import type { KeySource, SignDigest, SourcePublicKey } from './types.js';
 
 export type SignStringFormat = 'json' | 'text' | 'bin';
 
@@ -29,10 +29,13 @@ const EC_COORDINATE_BYTES: Readonly<Record<string, number>> = Object.freeze(
  * signature (bin); no trailing newline in any format.
  */
 export async function signTestString(
-  source: Pick<KeySource, 'sign' | 'publicKey'>,
+  source: Pick<KeySource, 'sign' | 'publicKey' | 'keyType'>,
   options: SignTestStringOptions = {},
 ): Promise<Uint8Array> {
   const format = options.format ?? 'json';
+  if (source.keyType === 'ML-DSA' && options.digest !== undefined) {
+    throw new SignerError('USAGE', `--digest does not apply to an ML-DSA key: pure ML-DSA signs the test string itself, with no separate digest; leave --digest out`);
+  }
   const digest = options.digest ?? 'SHA256';
   if (!FORMATS.has(format)) throw new SignerError('USAGE', `--format ${String(format)} is not one of json, text, bin`);
   if (!DIGESTS.has(digest)) throw new SignerError('USAGE', `--digest ${String(digest)} is not one of SHA256, SHA384, SHA512`);
@@ -48,9 +51,11 @@ export async function signTestString(
  * the digest as raw bytes; the public key is PKCS#1 RSAPublicKey DER for RSA and the
  * uncompressed point 04||X||Y for EC. Other key types (ML-DSA) get no digest, as there.
  */
-export function signingTestMessage(publicKey: KeyObject): Uint8Array {
+export function signingTestMessage(publicKey: KeyObject | SourcePublicKey): Uint8Array {
   const prefix = Buffer.from(`${TEST_STRING_PREFIX}${SIGN_STRING_TEST_VERSION}`, 'latin1');
-  const keyBytes = publicKeyBytes(publicKey);
+  // A SourcePublicKey without a KeyObject is a key node:crypto cannot hold: ML-DSA, no digest.
+  const keyObject = publicKey instanceof KeyObject ? publicKey : publicKey.keyObject;
+  const keyBytes = keyObject === undefined ? undefined : publicKeyBytes(keyObject);
   if (keyBytes === undefined) return prefix;
   const keyDigest = createHash('sha256').update(KEY_BINDING_LABEL, 'latin1').update(keyBytes).digest();
   return Buffer.concat([prefix, keyDigest]);

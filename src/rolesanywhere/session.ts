@@ -106,7 +106,7 @@ export async function requestCredentials(
         signingDate: deps.clock(),
       });
       // The proof that key and certificate belong together, before anything leaves the machine.
-      assertSignatureMatchesCertificate(identity.source, identity.certificate, Buffer.from(signed.stringToSign, 'utf8'), signed.signature);
+      await assertSignatureMatchesCertificate(identity.source, identity.certificate, Buffer.from(signed.stringToSign, 'utf8'), signed.signature);
       deps.debug(`signed with ${signed.headers['authorization']?.split(' ')[0] ?? '?'} (verified against the certificate); signed headers ${signed.signedHeaders}`);
       return signed.headers;
     },

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/index.js';
-import { createCertificateAuthority, generateKeyPair, issueLeafCertificate, type KeyAlgorithm } from '../../src/emulator/pki.js';
+import { createCertificateAuthority, generateKeyPair, issueLeafCertificate, type ClassicKeyAlgorithm } from '../../src/emulator/pki.js';
 import { isolatedEnv } from '../helpers/cli.js';
 import { repoRoot } from '../helpers/paths.js';
 import { referenceCacheDir } from '../../scripts/fixtures/reference-helper.js';
@@ -77,7 +77,7 @@ t.teardown(async () => {
   if (dir !== undefined) await rm(dir, { recursive: true, force: true });
 });
 
-async function fetchWithPython(keyAlgorithm: KeyAlgorithm, extra: Record<string, unknown>): Promise<{ code: number; stdout: string; stderr: string }> {
+async function fetchWithPython(keyAlgorithm: ClassicKeyAlgorithm, extra: Record<string, unknown>): Promise<{ code: number; stdout: string; stderr: string }> {
   if (!found.ok) throw new Error('unreachable');
   const pair = generateKeyPair(keyAlgorithm);
   const leaf = await issueLeafCertificate({ issuer: intermediate, subject: `CN=python-${keyAlgorithm}`, publicKey: pair.publicKey });

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   createCertificateAuthority,
-  generateKeyPair,
+  generateAnyKeyPair,
   issueLeafCertificate,
   type CertificateAuthority,
   type KeyAlgorithm,
@@ -66,7 +66,7 @@ export async function startRig(options: { clock?: () => Date } = {}): Promise<Ri
       return emulator.stats;
     },
     async issueFileIdentity(name, keyAlgorithm = 'EC-P256') {
-      const pair = generateKeyPair(keyAlgorithm);
+      const pair = await generateAnyKeyPair(keyAlgorithm);
       const issued = await issueLeafCertificate({ issuer: intermediate, subject: `CN=${name}`, publicKey: pair.publicKey });
       const keyPath = join(dir, `${name}.key.pem`);
       const certificatePath = join(dir, `${name}.cert.pem`);

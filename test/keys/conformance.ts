@@ -47,8 +47,9 @@ export async function runKeySourceConformance(
       t.notOk(source.description.includes(secret), 'description holds no secret');
     }
 
-    t.equal(source.publicKey.type, 'public', 'publicKey is a public KeyObject');
-    t.ok(spki(source.publicKey).equals(spki(certificateKey)), 'publicKey is the key the certificate certifies');
+    t.equal(source.publicKey.keyObject?.type, 'public', 'publicKey.keyObject is a public KeyObject');
+    t.ok(spki(certificateKey).equals(source.publicKey.spki), 'publicKey.spki is the key the certificate certifies');
+    t.ok(source.publicKey.keyObject !== undefined && spki(source.publicKey.keyObject).equals(source.publicKey.spki), 'publicKey.keyObject is the same key');
 
     if (source.certificate !== undefined) {
       await t.resolves(assertKeyMatchesCertificate(source, source.certificate), 'the certificate the source holds is for this key');

@@ -83,7 +83,7 @@ await t.test('opening key files that cannot be used', async (t) => {
     const cases: Array<[string, string]> = [
       ['secp256k1.pem', 'an EC key on curve secp256k1: IAM Roles Anywhere accepts P-256 and P-384; use a key on one of those curves'],
       ['p521.pem', 'an EC key on curve P-521: IAM Roles Anywhere accepts P-256 and P-384; use a key on one of those curves'],
-      ['ed25519.pem', 'of type Ed25519: IAM Roles Anywhere accepts RSA and EC (P-256, P-384) keys'],
+      ['ed25519.pem', 'of type Ed25519: IAM Roles Anywhere accepts RSA, EC (P-256, P-384) and ML-DSA (44, 65, 87) keys'],
       ['rsa-pss.pem', 'an RSA-PSS key: IAM Roles Anywhere verifies PKCS#1 v1.5 signatures; use a plain RSA (rsaEncryption) key'],
     ];
     const keys = {
@@ -96,11 +96,11 @@ await t.test('opening key files that cannot be used', async (t) => {
       const path = await write(name, keys[name as keyof typeof keys].export({ type: 'pkcs8', format: 'pem' }));
       await expectError(t, openFileKeySource({ kind: 'file', keyPath: path }), 'KEY_TYPE_UNSUPPORTED', `the private key ${path} is ${detail}`);
     }
-    // A well-formed PKCS#8 whose algorithm OpenSSL does not know (ML-DSA-65's OID on this Node).
-    // SEQUENCE { INTEGER 0, SEQUENCE { OID 2.16.840.1.101.3.4.3.18 }, OCTET STRING 00000000 }
-    const unknown = Buffer.from('3016020100300b0609608648016503040312040400000000', 'hex');
+    // A well-formed PKCS#8 whose algorithm neither OpenSSL nor this tool knows (SLH-DSA-SHA2-128s).
+    // SEQUENCE { INTEGER 0, SEQUENCE { OID 2.16.840.1.101.3.4.3.20 }, OCTET STRING 00000000 }
+    const unknown = Buffer.from('3016020100300b0609608648016503040314040400000000', 'hex');
     const path = await write('unknown.der', unknown);
-    await expectError(t, openFileKeySource({ kind: 'file', keyPath: path }), 'KEY_TYPE_UNSUPPORTED', `private key file ${path} holds a key of algorithm 2.16.840.1.101.3.4.3.18, which this tool cannot use: IAM Roles Anywhere accepts RSA and EC (P-256, P-384) keys`);
+    await expectError(t, openFileKeySource({ kind: 'file', keyPath: path }), 'KEY_TYPE_UNSUPPORTED', `private key file ${path} holds a key of algorithm 2.16.840.1.101.3.4.3.20, which this tool cannot use: IAM Roles Anywhere accepts RSA, EC (P-256, P-384) and ML-DSA (44, 65, 87) keys`);
   });
 
   await t.test('encrypted PKCS#8: password required, wrong, unsupported', async (t) => {

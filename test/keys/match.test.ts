@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { describeCertificate } from '../../src/certs/load.js';
 import { assertKeyMatchesCertificate, publicKeyMatchesCertificate } from '../../src/keys/match.js';
+import { sourcePublicKeyOf } from '../../src/keys/public-key.js';
 import type { KeySource } from '../../src/keys/types.js';
 import { createOpensslPki, generateTestKey, type TestKeyKind, type TestKeyPair } from '../helpers/openssl-pki.js';
 
@@ -13,7 +14,7 @@ function softwareSource(key: TestKeyPair, signWith: TestKeyPair = key, encoding:
   const keyType = key.kind.startsWith('RSA') ? 'RSA' : 'EC';
   return {
     keyType,
-    publicKey: key.publicKey,
+    publicKey: sourcePublicKeyOf(key.publicKey),
     description: `test key ${key.kind}`,
     async sign(message) {
       return new Uint8Array(sign('sha256', message, keyType === 'RSA' ? signWith.privateKey : { key: signWith.privateKey, dsaEncoding: encoding }));

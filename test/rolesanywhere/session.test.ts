@@ -2,6 +2,7 @@ import t from 'tap';
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { prepareSession, requestCredentials } from '../../src/rolesanywhere/session.js';
 import type { HttpRequest, HttpSend } from '../../src/rolesanywhere/http.js';
+import { sourcePublicKeyOf } from '../../src/keys/public-key.js';
 import type { KeySource } from '../../src/keys/types.js';
 import type { SigningIdentity } from '../../src/keys/identity.js';
 import { createCertificateAuthority, issueLeafCertificate } from '../../src/emulator/pki.js';
@@ -16,7 +17,7 @@ const leaf = await issueLeafCertificate({ issuer: ca, subject: 'CN=session-test'
 function source(signingKey: typeof certified.privateKey): KeySource {
   return {
     keyType: 'EC',
-    publicKey: certified.publicKey,
+    publicKey: sourcePublicKeyOf(certified.publicKey),
     description: 'test key',
     sign: async (message) => sign('sha256', message, { key: signingKey, dsaEncoding: 'der' }),
     close: async () => {},

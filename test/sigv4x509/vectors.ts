@@ -1,7 +1,8 @@
-import { createPrivateKey, createPublicKey, sign, X509Certificate, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, sign, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { KeyType, SignDigest } from '../../src/keys/types.js';
+import { sourcePublicKeyOf } from '../../src/keys/public-key.js';
+import type { KeyType, SignDigest, SourcePublicKey } from '../../src/keys/types.js';
 import type { SigningRequest } from '../../src/sigv4x509/types.js';
 import { repoRoot } from '../helpers/paths.js';
 
@@ -74,7 +75,7 @@ export function derOf(certificatePem: string): Uint8Array {
 /** A real software key (node:crypto), shaped like a KeySource, counting its signatures. */
 export interface SoftwareKey {
   readonly keyType: KeyType;
-  readonly publicKey: KeyObject;
+  readonly publicKey: SourcePublicKey;
   readonly signatures: number;
   sign(message: Uint8Array, digest?: SignDigest): Promise<Uint8Array>;
 }
@@ -84,7 +85,7 @@ export function softwareKey(privateKeyPem: string, keyType: KeyType): SoftwareKe
   let signatures = 0;
   return {
     keyType,
-    publicKey: createPublicKey(privateKey),
+    publicKey: sourcePublicKeyOf(createPublicKey(privateKey)),
     get signatures() {
       return signatures;
     },

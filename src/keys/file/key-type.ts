@@ -36,5 +36,5 @@ export function signingKeyTypeOf(key: KeyObject, description: string): 'RSA' | '
     throw new SignerError('KEY_TYPE_UNSUPPORTED', `the private key ${description} is an RSA-PSS key: IAM Roles Anywhere verifies PKCS#1 v1.5 signatures; use a plain RSA (rsaEncryption) key`);
   }
   const name = type === undefined ? 'unknown' : KEY_TYPE_DISPLAY_NAMES.get(type) ?? type;
-  throw new SignerError('KEY_TYPE_UNSUPPORTED', `the private key ${description} is of type ${name}: IAM Roles Anywhere accepts RSA and EC (P-256, P-384) keys`);
+  throw new SignerError('KEY_TYPE_UNSUPPORTED', `the private key ${description} is of type ${name}: IAM Roles Anywhere accepts RSA, EC (P-256, P-384) and ML-DSA (44, 65, 87) keys`);
 }

@@ -5,13 +5,20 @@ import { DER_TAG, readDerChildren, readWholeDerElement } from '../../asn1/der.js
 import { isPkcs12, isX509Certificate } from '../../certs/load.js';
 import { looksLikePem, parsePemBlocks, type PemBlock } from '../../certs/pem.js';
 import { SignerError } from '../../errors.js';
+import { mlDsaParametersOfPkcs8, readMlDsaPrivateKeyInfo, type MlDsaPrivateKeyInfo } from '../mldsa/private-key.js';
 import { decryptWithPassword, type EncryptionAlgorithm } from './pbe.js';
 import { bmpPassword } from './pkcs12-kdf.js';
 import { readPkcs12 } from './pkcs12.js';
 
+/**
+ * A private key as read: a KeyObject for what node:crypto can hold, the decoded PKCS#8 fields
+ * for ML-DSA (which Node.js 20 cannot load; the caller expands it and zeroes the fields).
+ */
+export type PrivateKeyMaterial = KeyObject | MlDsaPrivateKeyInfo;
+
 /** A private key and the certificates that travelled with it (combined PEM, PKCS#12). */
 export interface KeyMaterial {
-  readonly privateKey: KeyObject;
+  readonly privateKey: PrivateKeyMaterial;
   readonly certificates: Uint8Array[];
 }
 
@@ -110,7 +117,7 @@ function noPrivateKeyError(blocks: readonly PemBlock[], source: string): SignerE
   return new SignerError('KEY_INVALID', `${source} holds no PEM private key block (PRIVATE KEY, ENCRYPTED PRIVATE KEY, RSA PRIVATE KEY or EC PRIVATE KEY): pass a private key file`);
 }
 
-async function readDerKey(bytes: Uint8Array, options: KeyReadOptions): Promise<KeyObject> {
+async function readDerKey(bytes: Uint8Array, options: KeyReadOptions): Promise<PrivateKeyMaterial> {
   const source = `private key file ${options.path}`;
   const notAKey = new SignerError('KEY_INVALID', `${source} is not a private key in a form this tool reads (PEM or DER: PKCS#8, encrypted PKCS#8, PKCS#1, SEC1; or PKCS#12): pass a private key file`);
   let fields;
@@ -130,6 +137,7 @@ async function readDerKey(bytes: Uint8Array, options: KeyReadOptions): Promise<K
   if (fields.length === 2 && fields[0]?.tag === DER_TAG.SEQUENCE && fields[1]?.tag === DER_TAG.BIT_STRING) {
     throw new SignerError('KEY_INVALID', `${source} holds a public key, not a private key: pass the private key file`);
   }
+  if (mlDsaParametersOfPkcs8(bytes) !== undefined) return readMlDsaPrivateKeyInfo(bytes, source);
   for (const format of ['pkcs8', 'pkcs1', 'sec1'] as const) {
     try {
       return createPrivateKey({ key: viewAsBuffer(bytes), format: 'der', type: format });
@@ -141,7 +149,9 @@ async function readDerKey(bytes: Uint8Array, options: KeyReadOptions): Promise<K
   throw notAKey;
 }
 
-function importDerKey(der: Uint8Array, format: DerKeyFormat, source: string): KeyObject {
+function importDerKey(der: Uint8Array, format: DerKeyFormat, source: string): PrivateKeyMaterial {
+  // Checked first, whatever the running Node supports: one ML-DSA code path everywhere.
+  if (format === 'pkcs8' && mlDsaParametersOfPkcs8(der) !== undefined) return readMlDsaPrivateKeyInfo(der, source);
   try {
     return createPrivateKey({ key: viewAsBuffer(der), format: 'der', type: format });
   } catch {
@@ -158,10 +168,10 @@ function throwIfUnsupportedPkcs8(der: Uint8Array, source: string): void {
   } catch {
     return;
   }
-  throw new SignerError('KEY_TYPE_UNSUPPORTED', `${source} holds a key of algorithm ${algorithm}, which this tool cannot use: IAM Roles Anywhere accepts RSA and EC (P-256, P-384) keys`);
+  throw new SignerError('KEY_TYPE_UNSUPPORTED', `${source} holds a key of algorithm ${algorithm}, which this tool cannot use: IAM Roles Anywhere accepts RSA, EC (P-256, P-384) and ML-DSA (44, 65, 87) keys`);
 }
 
-async function decryptPkcs8(der: Uint8Array, source: string, options: KeyReadOptions): Promise<KeyObject> {
+async function decryptPkcs8(der: Uint8Array, source: string, options: KeyReadOptions): Promise<PrivateKeyMaterial> {
   let info: EncryptedPrivateKeyInfo;
   try {
     info = AsnConvert.parse(der, EncryptedPrivateKeyInfo);
@@ -190,6 +200,7 @@ async function decryptPkcs8(der: Uint8Array, source: string, options: KeyReadOpt
   const incorrect = new SignerError('KEY_PASSWORD_INCORRECT', `the password for ${source} is incorrect: check the value of --pkcs8-password or ROLES_ANYWHERE_PKCS8_PASSWORD`);
   if (plain === undefined) throw incorrect;
   try {
+    if (mlDsaParametersOfPkcs8(plain) !== undefined) return readMlDsaPrivateKeyInfo(plain, source);
     return createPrivateKey({ key: plain, format: 'der', type: 'pkcs8' });
   } catch {
     throwIfUnsupportedPkcs8(plain, source);

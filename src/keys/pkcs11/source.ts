@@ -8,6 +8,8 @@ import { publicKeyMatchesCertificate } from '../match.js';
 import { loadNativeAddon, lockSecret } from '../../native.js';
 import type { SecretIO, SecretSpec } from '../secret.js';
 import type { Pkcs11KeySpec } from '../spec.js';
+import { refuseMlDsaCertificateInHardware } from '../mldsa/hardware.js';
+import { sourcePublicKeyOf } from '../public-key.js';
 import type { KeySource, SignDigest } from '../types.js';
 import { ckrOf, isTokenGone, tokenFailure } from './errors.js';
 import { describePrivateKey, type PrivateKeyInfo } from './key.js';
@@ -88,6 +90,7 @@ export async function openPkcs11KeySource(spec: Pkcs11KeySpec, options: Pkcs11So
       if (certificateSession !== undefined) sessions.add(certificateSession);
       certificate = exactlyOneCertificate(certificateUri, search.found);
       parseCertificate(certificate);
+      refuseMlDsaCertificateInHardware(certificate.der, 'pkcs11', certificate.uri);
       debug(`certificate ${certificate.uri}`);
       if (certificateSession !== undefined) {
         // Only certificates that really issue the leaf: never the token's unrelated ones.
@@ -326,7 +329,7 @@ function createSigner(parts: SignerParts): KeySource {
 
   return {
     keyType: key.keyType,
-    publicKey,
+    publicKey: sourcePublicKeyOf(publicKey),
     ...(parts.certificate !== undefined ? { certificate: parts.certificate.der } : {}),
     ...(parts.chain !== undefined ? { chain: parts.chain } : {}),
     description,

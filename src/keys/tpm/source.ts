@@ -5,7 +5,8 @@ import { SignerError, isSignerError } from '../../errors.js';
 import { ecdsaIntegersToDer } from '../ecdsa-signature.js';
 import { defaultSecretIO, readSecret, type SecretIO } from '../secret.js';
 import type { TpmKeySpec } from '../spec.js';
-import type { KeySource, KeyType, SignDigest } from '../types.js';
+import { sourcePublicKeyOf } from '../public-key.js';
+import type { KeySource, KeyType, SignDigest, SourcePublicKey } from '../types.js';
 import { TpmClient, tpmFailureOf } from './client.js';
 import {
   createPrimaryCommand,
@@ -184,7 +185,7 @@ interface SigningPlan {
 
 class TpmKeySource implements KeySource {
   readonly keyType: KeyType;
-  readonly publicKey: KeyObject;
+  readonly publicKey: SourcePublicKey;
   readonly certificate?: Uint8Array;
   readonly chain?: readonly Uint8Array[];
   readonly description: string;
@@ -205,7 +206,7 @@ class TpmKeySource implements KeySource {
 
   constructor(init: TpmKeySourceInit) {
     this.keyType = keyTypeOf(init.publicArea);
-    this.publicKey = init.publicKey;
+    this.publicKey = sourcePublicKeyOf(init.publicKey);
     this.description = init.description;
     const [leaf, ...chain] = init.certificates;
     if (leaf !== undefined) {

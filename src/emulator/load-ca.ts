@@ -4,11 +4,13 @@
  * turns a wrong `issuer` argument into a SignerError saying what is expected instead of a
  * TypeError from deep inside node:crypto.
  */
-import { X509Certificate, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+import { X509Certificate, createPrivateKey, createPublicKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { X509Certificate as PeculiarCertificate } from './x509.js';
 import { SignerError } from '../errors.js';
+import { mlDsaPublicKeyOfPem } from './mldsa.js';
+import { certificateSpki } from '../certs/spki.js';
 import type { CertificateAuthority, KeyAlgorithm } from './pki.js';
 
 export interface LoadCertificateAuthorityOptions {
@@ -39,6 +41,17 @@ export async function loadCertificateAuthority(dir: string, options: LoadCertifi
   if (!certificate.ca) {
     throw new SignerError('CERT_INVALID', `${certificatePath} is not a CA certificate (basicConstraints CA is not true): pass the certificate of the issuing CA`);
   }
+  const certificateDer = new Uint8Array(certificate.raw);
+  // node:crypto on Node 20 cannot load ML-DSA keys: an ML-DSA CA (emulate --init --key-type
+  // ml-dsa-*) is matched by its SubjectPublicKeyInfo bytes instead.
+  const mlDsa = await mlDsaPublicKeyOfPem(keyText);
+  if (mlDsa !== undefined) {
+    const spki = certificateSpki(certificateDer);
+    if (spki === undefined || !timingSafeEqualBytes(spki, mlDsa.spki)) {
+      throw new SignerError('CERT_KEY_MISMATCH', `${keyPath} is not the private key of ${certificatePath}: pass the key that belongs to this CA certificate`);
+    }
+    return authorityOf(certificate, certificateDer, mlDsa.name, keyText.trim() + '\n');
+  }
   let privateKey: KeyObject;
   try {
     privateKey = createPrivateKey(keyText);
@@ -48,14 +61,17 @@ export async function loadCertificateAuthority(dir: string, options: LoadCertifi
   if (!certificate.checkPrivateKey(privateKey)) {
     throw new SignerError('CERT_KEY_MISMATCH', `${keyPath} is not the private key of ${certificatePath}: pass the key that belongs to this CA certificate`);
   }
-  const certificateDer = new Uint8Array(certificate.raw);
+  return authorityOf(certificate, certificateDer, keyAlgorithmOf(createPublicKey(privateKey), keyPath), privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
+}
+
+function authorityOf(certificate: X509Certificate, certificateDer: Uint8Array, keyAlgorithm: KeyAlgorithm, privateKeyPem: string): CertificateAuthority {
   return {
     // RFC 4514 form, the same as createCertificateAuthority() takes and writes as issuer names.
     subject: new PeculiarCertificate(certificateDer).subject,
-    keyAlgorithm: keyAlgorithmOf(createPublicKey(privateKey), keyPath),
+    keyAlgorithm,
     certificatePem: certificate.toString(),
     certificateDer,
-    privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    privateKeyPem,
     serialNumberHex: certificate.serialNumber.toLowerCase(),
     notBefore: new Date(certificate.validFrom),
     notAfter: new Date(certificate.validTo),
@@ -96,4 +112,8 @@ async function readPem(path: string, what: string): Promise<string> {
     const code = (error as NodeJS.ErrnoException).code ?? 'error';
     throw new SignerError(what === 'CA certificate' ? 'CERT_NOT_FOUND' : 'KEY_NOT_FOUND', `cannot read the ${what} ${path} (${code}): pass the directory emulate --init wrote`, { cause: error });
   }
+}
+
+function timingSafeEqualBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && timingSafeEqual(a, b);
 }

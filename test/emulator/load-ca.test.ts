@@ -7,6 +7,8 @@ import { initEmulatorDirectory } from '../../src/emulator/init.js';
 import { loadCertificateAuthority } from '../../src/emulator/load-ca.js';
 import { createCertificateAuthority, generateKeyPair, issueLeafCertificate } from '../../src/emulator/pki.js';
 import type { CertificateAuthority } from '../../src/emulator/pki.js';
+import { loadMlDsaVerifier } from '../../src/emulator/mldsa.js';
+import { validateCertificatePath } from '../../src/emulator/path-validation.js';
 
 async function scratch(t: Test): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'load-ca-'));
@@ -97,4 +99,25 @@ t.test('a wrong issuer argument is a SignerError naming what is expected, not a 
     code: 'USAGE',
     message: `createCertificateAuthority: ${ISSUER_EXPECTED}`,
   });
+});
+
+t.test('an ML-DSA CA (emulate --init --key-type ml-dsa-65) loads, issues leaves, and refuses a key of another CA', async (t) => {
+  const dir = await scratch(t);
+  const made = await createCertificateAuthority({ subject: 'CN=PQ Root', keyAlgorithm: 'ML-DSA-65' });
+  await writeFile(join(dir, 'ca.pem'), made.certificatePem);
+  await writeFile(join(dir, 'ca.key'), made.privateKeyPem);
+  const ca = await loadCertificateAuthority(dir);
+  t.equal(ca.keyAlgorithm, 'ML-DSA-65');
+  t.equal(ca.subject, 'CN=PQ Root');
+  t.equal(ca.serialNumberHex, made.serialNumberHex);
+
+  const key = generateKeyPair('EC-P256');
+  const leaf = await issueLeafCertificate({ issuer: ca, subject: 'CN=pq-workload', publicKey: key.publicKey });
+  const verify = await loadMlDsaVerifier();
+  const chain = validateCertificatePath(new Uint8Array(new X509Certificate(leaf.certificatePem).raw), [], [new Uint8Array(new X509Certificate(made.certificatePem).raw)], new Date(), verify);
+  t.equal(chain.ok, true, 'the leaf chains to the loaded ML-DSA CA');
+
+  const other = await createCertificateAuthority({ subject: 'CN=Other PQ Root', keyAlgorithm: 'ML-DSA-65' });
+  await writeFile(join(dir, 'ca.key'), other.privateKeyPem);
+  await t.rejects(loadCertificateAuthority(dir), { code: 'CERT_KEY_MISMATCH', message: `${join(dir, 'ca.key')} is not the private key of ${join(dir, 'ca.pem')}: pass the key that belongs to this CA certificate` });
 });

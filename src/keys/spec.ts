@@ -6,10 +6,10 @@ export const PKCS8_PASSWORD_ENV_VAR = 'ROLES_ANYWHERE_PKCS8_PASSWORD';
 export const TPM_KEY_PASSWORD_ENV_VAR = 'ROLES_ANYWHERE_TPM_KEY_PASSWORD';
 
 /**
- * What the user asked for, already split by kind. Produced from CLI flags or library options
- * by `keySpecFrom` (src/keys/index.ts); consumed by exactly one source.
+ * What the user asked for, already split by kind: the union of the registered sources' specs
+ * (src/keys/registry.ts), produced from flags by their descriptors' `claim`.
  */
-export type KeySpec = FileKeySpec | Pkcs11KeySpec | TpmKeySpec;
+export type { KeySpec } from './registry.js';
 
 export interface FileKeySpec {
   readonly kind: 'file';

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { CommanderError } from 'commander';
+import { CommanderError } from './commander.js';
 import { SignerError, describeCause } from '../errors.js';
 import { buildProgram } from './program.js';
 

@@ -1,4 +1,5 @@
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
+import { Option } from './commander.js';
 import { SignerError } from '../errors.js';
 import { noticeOnTerminal } from './io.js';
 import type { IdentityOptions } from '../keys/identity.js';

@@ -1,4 +1,5 @@
-import { Command } from 'commander';
+import type { Command as CommandType } from 'commander';
+import { Command } from './commander.js';
 import { packageVersion } from '../version.js';
 import { registerCredentialProcessCommand } from './credential-process.js';
 import { registerSignStringCommand } from './sign-string.js';
@@ -15,7 +16,7 @@ import { registerListCommand } from './pkcs11.js';
  * options object and makes one library call, importing the library lazily so that start-up
  * stays cheap. Errors are thrown as SignerError and printed by main.ts as one line.
  */
-export function buildProgram(): Command {
+export function buildProgram(): CommandType {
   const program = new Command('roles-anywhere-signer')
     .description('Temporary AWS credentials from IAM Roles Anywhere, signed with keys in PKCS#11 tokens, TPM 2.0 or files')
     .version(packageVersion(), '-v, --version')

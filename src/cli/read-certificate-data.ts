@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { SignerError } from '../errors.js';
-import { certificateDiscoveryFor } from '../keys/registry.js';
 import { debugFor, writeStdout } from './io.js';
 
 interface ReadCertificateFlags {
@@ -29,6 +28,7 @@ export function registerReadCertificateDataCommand(program: Command): void {
       }
       const debug = debugFor(flags);
       // A certificate that lives in a key source (a pkcs11: URI names one on a token) is shown by that source.
+      const { certificateDiscoveryFor } = await import('../keys/registry.js');
       const discovery = certificateDiscoveryFor(flags.certificate);
       if (discovery !== undefined) {
         await writeStdout(await discovery.describe({

@@ -1,7 +1,7 @@
 import { createHash, createPublicKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { SignerError } from '../errors.js';
-import type { KeyType } from '../keys/types.js';
+import type { KeyType } from '../sigv4x509/types.js';
 import { DER_TAG, decodeDerOid, decodeDerSmallInteger, readDerChildren, readDerElement, readWholeDerElement } from '../asn1/der.js';
 import { formatDistinguishedName } from './name.js';
 import { keyTypeOfPublicKeyAlgorithm } from './key-type.js';

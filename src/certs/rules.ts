@@ -8,7 +8,7 @@
  * so one run tells the user everything to fix when reissuing.
  */
 import { DER_TAG, decodeDerOid, expectDerConstructed, readDerChildren, readWholeDerElement } from '../asn1/der.js';
-import type { KeyType } from '../keys/types.js';
+import type { KeyType } from '../sigv4x509/types.js';
 import { keyTypeOfPublicKeyAlgorithm } from './key-type.js';
 import { EXTENSION_OID, KEY_USAGE, decodeBasicConstraints, decodeKeyUsage, parseCertificateDer } from './x509.js';
 

@@ -12,7 +12,7 @@ import { AsnConvert } from '@peculiar/asn1-schema';
 import { Certificate } from '@peculiar/asn1-x509';
 import { createScope } from '@smithy/signature-v4';
 import { inspectCertificate, type CertificateProfile } from '../certs/rules.js';
-import type { KeyType } from '../keys/types.js';
+import type { KeyType } from '../sigv4x509/types.js';
 import {
   buildCanonicalRequest,
   buildStringToSign,

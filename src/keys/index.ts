@@ -5,7 +5,8 @@ import { claimKeyOptions, keySourceFor, type KeySpec } from './registry.js';
 import type { KeySource } from './types.js';
 
 export type { KeySource, KeyType, SignDigest } from './types.js';
-export type { KeySpec, FileKeySpec, Pkcs11KeySpec, TpmKeySpec } from './spec.js';
+export type { FileKeySpec, Pkcs11KeySpec, TpmKeySpec } from './spec.js';
+export type { KeySpec } from './registry.js';
 export type { KeyOptions } from './descriptor.js';
 export type ResolvedKeyOptions = GenericResolvedKeyOptions<KeySpec>;
 export { isPkcs11Uri } from './pkcs11/descriptor.js';

@@ -1,6 +1,6 @@
 import { SignerError } from '../errors.js';
 import type { DebugLog } from '../debug.js';
-import type { Credentials } from '../credentials/types.js';
+import type { Credentials } from './credentials.js';
 import type { SigningIdentity } from '../keys/identity.js';
 import { parseArn } from './arn.js';
 import { resolveEndpoint, type ResolvedEndpoint } from './endpoint.js';

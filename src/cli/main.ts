@@ -8,7 +8,7 @@ import { buildProgram } from './program.js';
  * user. --debug adds the error code and the cause chain (which never holds secrets).
  */
 async function main(argv: readonly string[]): Promise<number> {
-  const program = buildProgram();
+  const program = await buildProgram(argv);
   try {
     await program.parseAsync(argv as string[]);
     return 0;

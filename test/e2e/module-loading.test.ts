@@ -26,6 +26,9 @@ const FORBIDDEN_PACKAGES: readonly RegExp[] = [
   /\/node_modules\/@smithy\//,
 ];
 const PKCS12_MODULES: readonly RegExp[] = [/\/src\/keys\/file\/pkcs12\.js$/, /\/node_modules\/@peculiar\/asn1-pfx\//];
+/** Command files of src/cli/ other than `keep`: a run of one command loads only its own. */
+const otherCommandFiles = (keep: string): RegExp =>
+  new RegExp(`/src/cli/(?!${keep}\\.js$)(credential-process|sign-string|read-certificate-data|pkcs11|serve|update|emulate|version)\\.js$`);
 const PKCS11_CODE = /\/src\/keys\/pkcs11\/(?!descriptor\.js$)/;
 const TPM_CODE = /\/src\/keys\/tpm\/(?!descriptor\.js$)/;
 
@@ -69,6 +72,7 @@ t.test('credential-process with a key file loads no ASN.1, PKCS#11, TPM, PKCS#12
   assertNoneLoaded(t, modules, FORBIDDEN_PACKAGES, 'file key');
   assertNoneLoaded(t, modules, PKCS12_MODULES, 'file key (not PKCS#12)');
   assertNoneLoaded(t, modules, [PKCS11_CODE, TPM_CODE], 'file key: only the file source\'s code');
+  assertNoneLoaded(t, modules, [otherCommandFiles('credential-process')], 'file key: no other command\'s file');
 });
 
 t.test('credential-process --cache, hit: no key source implementation at all', async (t) => {
@@ -89,7 +93,7 @@ t.test('version loads no key, certificate or network code', async (t) => {
   const modules = await loadedModules(t, ['version']);
   assertRecorderSawBothKinds(t, modules);
   assertNoneLoaded(t, modules, FORBIDDEN_PACKAGES, 'version');
-  assertNoneLoaded(t, modules, [/\/src\/certs\//, /\/src\/sigv4x509\//, /\/src\/rolesanywhere\//, PKCS11_CODE, TPM_CODE], 'version');
+  assertNoneLoaded(t, modules, [/\/src\/certs\//, /\/src\/sigv4x509\//, /\/src\/rolesanywhere\//, /\/src\/keys\//, PKCS11_CODE, TPM_CODE, otherCommandFiles('version')], 'version');
 });
 
 t.test('a PKCS#12 file does load the PKCS#12 reader (the recorder would notice if it were missing)', async (t) => {

@@ -11,6 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { startRig, type Rig } from '../helpers/emulator-rig.js';
 import { isolatedEnv, run } from '../helpers/cli.js';
 import { buildRoot, cliPath } from '../helpers/paths.js';
+import { createTpmKeys } from '../../scripts/fixtures/swtpm.js';
+import { swtpmFor } from '../keys/tpm/rig.js';
 
 const RECORDER = join(buildRoot, 'test', 'helpers', 'module-recorder.js');
 
@@ -94,6 +96,21 @@ t.test('version loads no key, certificate or network code', async (t) => {
   assertRecorderSawBothKinds(t, modules);
   assertNoneLoaded(t, modules, FORBIDDEN_PACKAGES, 'version');
   assertNoneLoaded(t, modules, [/\/src\/certs\//, /\/src\/sigv4x509\//, /\/src\/rolesanywhere\//, /\/src\/keys\//, PKCS11_CODE, TPM_CODE, otherCommandFiles('version')], 'version');
+});
+
+t.test('credential-process with a TSS2 key file on swtpm: the TPM source only, none of the listed packages', async (t) => {
+  const swtpm = await swtpmFor(t, { mode: 'tcp' });
+  const fixture = await createTpmKeys(swtpm, join(scratch, 'tpm-keys'), ['ec-p256'], rig.intermediate);
+  const entry = fixture.keys['ec-p256'];
+  if (entry?.keyPath === undefined) throw new Error('the swtpm fixture made no ec-p256 key file');
+  const modules = await loadedModules(
+    t,
+    ['credential-process', '--certificate', entry.certificatePath, '--private-key', entry.keyPath, '--intermediates', join(rig.dir, 'intermediate.pem'), ...rig.sessionFlags],
+    isolatedEnv({ ROLES_ANYWHERE_TPM_TCTI: fixture.tcti }),
+  );
+  t.ok(modules.some((path) => /\/src\/keys\/tpm\/source\.js$/.test(path)), 'the TPM source is loaded');
+  assertNoneLoaded(t, modules, FORBIDDEN_PACKAGES, 'TSS2 key');
+  assertNoneLoaded(t, modules, [...PKCS12_MODULES, PKCS11_CODE, /\/src\/keys\/file\.js$/], 'TSS2 key: no other source\'s code');
 });
 
 t.test('a PKCS#12 file does load the PKCS#12 reader (the recorder would notice if it were missing)', async (t) => {

@@ -91,8 +91,10 @@ export interface WallFigureOptions {
 export function wallFigure(id: string, label: string, result: WallResult, options: WallFigureOptions = {}): Figure {
   const { baseline } = options;
   const overMs = baseline === undefined ? undefined : result.summary.medianMs - baseline.result.summary.medianMs;
+  // The ratio of medians is what the targets are written in (issue 8): it carries across machines better than ms.
+  const ratio = baseline === undefined ? undefined : result.summary.medianMs / baseline.result.summary.medianMs;
   const note = [
-    overMs === undefined ? undefined : `+${formatNumber(overMs)} ms over ${baseline?.name ?? ''}`,
+    overMs === undefined || ratio === undefined ? undefined : `${ratio.toFixed(2)}x ${baseline?.name ?? ''} (median ${formatNumber(baseline?.result.summary.medianMs ?? Number.NaN)} ms), +${formatNumber(overMs)} ms`,
     options.note,
     result.cutShort ? 'time bound reached before all runs' : undefined,
   ].filter((part) => part !== undefined).join('; ');
@@ -108,7 +110,7 @@ export function wallFigure(id: string, label: string, result: WallResult, option
       meanMs: round3(result.summary.meanMs),
       minMs: round3(result.summary.minMs),
       maxMs: round3(result.summary.maxMs),
-      ...(baseline !== undefined && overMs !== undefined ? { baselineMedianMs: round3(baseline.result.summary.medianMs), overBaselineMs: round3(overMs) } : {}),
+      ...(baseline !== undefined && overMs !== undefined ? { baselineMedianMs: round3(baseline.result.summary.medianMs), overBaselineMs: round3(overMs), ratioToBaseline: round3(ratio ?? Number.NaN) } : {}),
       samplesMs: result.samplesMs.map(round3),
     },
   };

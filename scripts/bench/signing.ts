@@ -7,7 +7,7 @@ import type { Cleanup } from './cleanup.js';
 import { measureAsyncRate, type RateBounds, type RateResult } from './rate.js';
 import { REGION } from './world.js';
 
-/** A CreateSession request as the CLI sends it (FACTS.md section 1), to sign again and again. */
+/** A CreateSession request as the CLI sends it (ARCHITECTURE.md, "Protocol facts"), to sign again and again. */
 const CREATE_SESSION_REQUEST: SigningRequest = {
   method: 'POST',
   host: `rolesanywhere.${REGION}.amazonaws.com`,

@@ -57,7 +57,7 @@ export function describeWallTool(tool: WallTool): string {
     : 'own spawn loop (child_process.spawn to exit, no shell)';
 }
 
-/** Wall time of whole processes, each command in turn (all runs of one, then the next). */
+/** Wall time of whole processes; the own spawn loop interleaves the commands, hyperfine runs them in turn. */
 export async function timeCommands(commands: readonly TimedCommand[], options: WallTimingOptions): Promise<WallResult[]> {
   return options.tool.kind === 'hyperfine' ? withHyperfine(commands, options) : withSpawnLoop(commands, options);
 }
@@ -88,12 +88,16 @@ async function withHyperfine(commands: readonly TimedCommand[], options: WallTim
   });
 }
 
+/**
+ * Interleaved: run k of every command, then run k+1 of every command, so a floor and the figures
+ * set against it see the same load on a shared machine (a ratio of two medians taken minutes
+ * apart says little when the load changes in between).
+ */
 async function withSpawnLoop(commands: readonly TimedCommand[], options: WallTimingOptions): Promise<WallResult[]> {
   const deadline = Date.now() + options.timeoutMs;
-  const results: WallResult[] = [];
-  for (const command of commands) {
-    const samplesMs: number[] = [];
-    for (let run = 0; run < options.warmup + options.runs && Date.now() < deadline; run++) {
+  const samples: number[][] = commands.map(() => []);
+  for (let run = 0; run < options.warmup + options.runs && Date.now() < deadline; run++) {
+    for (const [index, command] of commands.entries()) {
       if (options.removeBeforeEachRun !== undefined) rmSync(options.removeBeforeEachRun, { recursive: true, force: true });
       const finished = await runToEnd(command.command, command.args, {
         env: options.env,
@@ -105,12 +109,14 @@ async function withSpawnLoop(commands: readonly TimedCommand[], options: WallTim
       if (finished.code !== 0) {
         throw new SignerError('INTERNAL', `${command.name} exited with ${finished.code ?? finished.signal}: ${firstLine(finished.stderr)}`);
       }
-      if (run >= options.warmup) samplesMs.push(finished.elapsedMs);
+      if (run >= options.warmup) samples[index]?.push(finished.elapsedMs);
     }
-    if (samplesMs.length === 0) throw new SignerError('INTERNAL', `no timed run of ${command.name} fit in ${Math.round(options.timeoutMs / 1000)} s`);
-    results.push({ name: command.name, samplesMs, summary: summarize(samplesMs), cutShort: samplesMs.length < options.runs });
   }
-  return results;
+  return commands.map((command, index) => {
+    const samplesMs = samples[index] ?? [];
+    if (samplesMs.length === 0) throw new SignerError('INTERNAL', `no timed run of ${command.name} fit in ${Math.round(options.timeoutMs / 1000)} s`);
+    return { name: command.name, samplesMs, summary: summarize(samplesMs), cutShort: samplesMs.length < options.runs };
+  });
 }
 
 /** Quotes for hyperfine's shell-words splitting (also used with -N): plain words stay bare. */

@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import { SignerError } from '../errors.js';
-import { MAX_CHAIN_CERTIFICATES } from '../sigv4x509/constants.js';
+import { MAX_CHAIN_CERTIFICATES } from '../service-limits.js';
 import { keyTypeOfPublicKeyAlgorithm } from './key-type.js';
 import { certificateSignatureOid } from './spki.js';
 

@@ -1,4 +1,4 @@
-import type { KeyType } from '../keys/types.js';
+import type { KeyType } from '../sigv4x509/types.js';
 
 const KEY_TYPES_BY_SPKI_OID: ReadonlyMap<string, KeyType> = new Map([
   ['1.2.840.113549.1.1.1', 'RSA'],

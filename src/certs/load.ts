@@ -1,14 +1,13 @@
 import { createHash, createPublicKey, X509Certificate } from 'node:crypto';
-import { AsnConvert } from '@peculiar/asn1-schema';
-import { Certificate } from '@peculiar/asn1-x509';
 import { describeReadFailure, readUserFile } from '../files/read-user-file.js';
 import { SignerError } from '../errors.js';
-import type { KeyType } from '../keys/types.js';
+import type { KeyType } from '../sigv4x509/types.js';
 import { DER_TAG, decodeDerOid, decodeDerSmallInteger, readDerChildren, readDerElement, readWholeDerElement } from '../asn1/der.js';
 import { mlDsaParametersOfOid } from './mldsa-parameters.js';
 import { formatDistinguishedName } from './name.js';
 import { keyTypeOfPublicKeyAlgorithm } from './key-type.js';
 import { looksLikePem, parsePemBlocks } from './pem.js';
+import { parseCertificateDer, type ParsedCertificate } from './x509.js';
 
 export type ReadFile = (path: string) => Buffer;
 
@@ -17,7 +16,7 @@ export interface CertificateDescription {
   /** RFC 4514, most specific first: "CN=leaf,O=Example". Empty string for an empty subject. */
   readonly subject: string;
   readonly issuer: string;
-  /** The serial as SigV4-X509's Credential= carries it (FACTS.md section 2). */
+  /** The serial in decimal, as SigV4-X509's Credential= carries it. */
   readonly serialNumberDecimal: string;
   /** Lower-case hex of the serial's magnitude, even length, no leading zero byte. */
   readonly serialNumberHex: string;
@@ -117,11 +116,10 @@ function readCertificateBytes(path: string, source: string, flag: string, readFi
   }
 }
 
-/** Parses cleanly as X.509 with both our ASN.1 schema and OpenSSL (what node:crypto uses). */
+/** Parses cleanly as X.509 with both our DER reader and OpenSSL (what node:crypto uses). */
 export function isX509Certificate(der: Uint8Array): boolean {
   try {
-    readWholeDerElement(der);
-    AsnConvert.parse(der, Certificate);
+    parseCertificateDer(der);
     new X509Certificate(der);
     return true;
   } catch {
@@ -152,26 +150,24 @@ const CURVE_NAMES: ReadonlyMap<string, string> = new Map([
 ]);
 
 export function describeCertificate(der: Uint8Array): CertificateDescription {
-  let certificate: Certificate;
+  let certificate: ParsedCertificate;
   try {
-    readWholeDerElement(der);
-    certificate = AsnConvert.parse(der, Certificate);
+    certificate = parseCertificateDer(der);
   } catch (cause) {
     throw new SignerError('CERT_INVALID', `the certificate (${der.length} bytes) is not a valid DER X.509 certificate: pass a PEM or DER certificate`, { cause });
   }
-  const tbs = certificate.tbsCertificate;
-  const serial = serialNumberOf(new Uint8Array(tbs.serialNumber));
-  const spkiOid = tbs.subjectPublicKeyInfo.algorithm.algorithm;
+  const serial = serialNumberOf(certificate.serialNumber);
+  const spkiOid = certificate.publicKeyAlgorithmOid;
   return {
-    subject: formatDistinguishedName(tbs.subject),
-    issuer: formatDistinguishedName(tbs.issuer),
+    subject: formatDistinguishedName(certificate.subject),
+    issuer: formatDistinguishedName(certificate.issuer),
     serialNumberDecimal: serial.decimal,
     serialNumberHex: serial.hex,
-    notBefore: tbs.validity.notBefore.getTime(),
-    notAfter: tbs.validity.notAfter.getTime(),
+    notBefore: certificate.notBefore,
+    notAfter: certificate.notAfter,
     fingerprintSha256: createHash('sha256').update(der).digest('hex'),
     keyType: keyTypeOfPublicKeyAlgorithm(spkiOid) ?? 'UNSUPPORTED',
-    keyDetail: keyDetailOf(new Uint8Array(AsnConvert.serialize(tbs.subjectPublicKeyInfo)), spkiOid),
+    keyDetail: keyDetailOf(certificate.subjectPublicKeyInfo, spkiOid),
   };
 }
 

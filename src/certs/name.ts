@@ -1,5 +1,4 @@
-import { AsnConvert } from '@peculiar/asn1-schema';
-import type { Name } from '@peculiar/asn1-x509';
+import { DER_TAG, decodeDerOid, readDerChildren, readWholeDerElement, type DerElement } from '../asn1/der.js';
 
 /**
  * Short names for the attribute types RFC 4514 lists, plus SERIALNUMBER, the way Go's
@@ -24,18 +23,19 @@ const ATTRIBUTE_SHORT_NAMES: ReadonlyMap<string, string> = new Map([
  * multi-valued RDNs joined with "+", special characters escaped. Attribute types without a
  * short name are written as their OID with the value as #hex of its DER, as the RFC requires.
  */
-export function formatDistinguishedName(name: Name): string {
+export function formatDistinguishedName(nameDer: Uint8Array): string {
   const rdns: string[] = [];
-  for (const rdn of name) {
+  for (const rdn of readDerChildren(readWholeDerElement(nameDer))) {
     const parts: string[] = [];
-    for (const attribute of rdn) {
-      const shortName = ATTRIBUTE_SHORT_NAMES.get(attribute.type);
-      const text = shortName === undefined ? undefined : stringValueOf(attribute.value);
+    for (const attribute of readDerChildren(rdn)) {
+      const [typeField, value] = readDerChildren(attribute);
+      const type = decodeDerOid(typeField, 'attribute type');
+      const shortName = ATTRIBUTE_SHORT_NAMES.get(type);
+      const text = shortName === undefined || value === undefined ? undefined : directoryStringText(value);
       if (shortName !== undefined && text !== undefined) {
         parts.push(`${shortName}=${escapeAttributeValue(text)}`);
       } else {
-        const der = new Uint8Array(AsnConvert.serialize(attribute.value));
-        parts.push(`${attribute.type}=#${Buffer.from(der).toString('hex')}`);
+        parts.push(`${type}=#${Buffer.from(value?.encoded ?? []).toString('hex')}`);
       }
     }
     rdns.push(parts.join('+'));
@@ -43,9 +43,42 @@ export function formatDistinguishedName(name: Name): string {
   return rdns.reverse().join(',');
 }
 
-function stringValueOf(value: { anyValue?: ArrayBuffer; toString(): string }): string | undefined {
-  if (value.anyValue !== undefined) return undefined;
-  return value.toString();
+const STRING_TAG = Object.freeze({
+  TELETEX: 0x14,
+  PRINTABLE: 0x13,
+  IA5: 0x16,
+  UNIVERSAL: 0x1c,
+  BMP: 0x1e,
+});
+
+/**
+ * The text of a DirectoryString (RFC 5280) or IA5String value; undefined for any other type,
+ * which is then written as #hex like an unknown attribute.
+ */
+function directoryStringText(value: DerElement): string | undefined {
+  const bytes = Buffer.from(value.value);
+  switch (value.tag) {
+    case DER_TAG.UTF8_STRING:
+      return bytes.toString('utf8');
+    case STRING_TAG.PRINTABLE:
+    case STRING_TAG.IA5:
+    case STRING_TAG.TELETEX:
+      return bytes.toString('latin1');
+    case STRING_TAG.BMP:
+      return bytes.length % 2 === 0 ? Buffer.from(bytes).swap16().toString('utf16le') : undefined;
+    case STRING_TAG.UNIVERSAL: {
+      if (bytes.length % 4 !== 0) return undefined;
+      let text = '';
+      for (let i = 0; i < bytes.length; i += 4) {
+        const codePoint = bytes.readUInt32BE(i);
+        if (codePoint > 0x10ffff) return undefined;
+        text += String.fromCodePoint(codePoint);
+      }
+      return text;
+    }
+    default:
+      return undefined;
+  }
 }
 
 /** RFC 4514 section 2.4. */

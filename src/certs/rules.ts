@@ -1,25 +1,16 @@
 /**
  * The certificate rules IAM Roles Anywhere applies (User Guide, "Trust model" and
- * "Authentication"; FACTS.md section 3), as pure checks over DER. The emulator enforces them and
+ * "Authentication"), as pure checks over DER. The emulator enforces them and
  * the CLI runs them as a local pre-flight, so a user learns why a certificate would be refused
  * before the service answers with a bare "Untrusted Signing Certificate".
  *
  * Each check returns every violation it finds (empty array = acceptable), not just the first,
  * so one run tells the user everything to fix when reissuing.
  */
-import { AsnConvert } from '@peculiar/asn1-schema';
-import { RsaSaPssParams } from '@peculiar/asn1-rsa';
-import {
-  BasicConstraints,
-  Certificate,
-  KeyUsage,
-  KeyUsageFlags,
-  Version,
-  id_ce_basicConstraints,
-  id_ce_keyUsage,
-} from '@peculiar/asn1-x509';
-import type { KeyType } from '../keys/types.js';
+import { DER_TAG, decodeDerOid, expectDerConstructed, readDerChildren, readWholeDerElement } from '../asn1/der.js';
+import type { KeyType } from '../sigv4x509/types.js';
 import { keyTypeOfPublicKeyAlgorithm } from './key-type.js';
+import { EXTENSION_OID, KEY_USAGE, decodeBasicConstraints, decodeKeyUsage, parseCertificateDer } from './x509.js';
 
 export type RuleViolationCode =
   | 'CERT_UNPARSABLE'
@@ -48,7 +39,7 @@ export interface CertificateProfile {
   /** undefined when basicConstraints is absent. */
   readonly isCA: boolean | undefined;
   readonly pathLength: number | undefined;
-  /** KeyUsageFlags bits, undefined when keyUsage is absent. */
+  /** KEY_USAGE bits (src/certs/x509.ts), undefined when keyUsage is absent. */
   readonly keyUsage: number | undefined;
   readonly signatureAlgorithm: SignatureAlgorithmInfo;
   readonly subjectIsEmpty: boolean;
@@ -85,7 +76,7 @@ export function checkLeafCertificate(der: Uint8Array, now: Date): RuleViolation[
         message: 'certificate has no keyUsage extension; IAM Roles Anywhere needs keyUsage with digitalSignature: reissue it with keyUsage=digitalSignature',
       });
     }
-  } else if ((profile.keyUsage & KeyUsageFlags.digitalSignature) === 0) {
+  } else if ((profile.keyUsage & KEY_USAGE.digitalSignature) === 0) {
     violations.push({
       code: 'KEY_USAGE_NO_DIGITAL_SIGNATURE',
       message: 'certificate keyUsage lacks digitalSignature; IAM Roles Anywhere signs requests with this key: reissue it with keyUsage=digitalSignature',
@@ -132,32 +123,28 @@ export function checkTrustAnchor(der: Uint8Array): RuleViolation[] {
 
 /** Decodes what the rules need; throws on bytes that are not a DER X.509 certificate. */
 export function inspectCertificate(der: Uint8Array): CertificateProfile {
-  const certificate = AsnConvert.parse(der, Certificate);
-  const tbs = certificate.tbsCertificate;
+  const certificate = parseCertificateDer(der);
   let isCA: boolean | undefined;
   let pathLength: number | undefined;
   let keyUsage: number | undefined;
-  for (const extension of tbs.extensions ?? []) {
-    if (extension.extnID === id_ce_basicConstraints) {
-      const constraints = AsnConvert.parse(extension.extnValue, BasicConstraints);
-      isCA = constraints.cA;
-      pathLength = constraints.pathLenConstraint;
-    } else if (extension.extnID === id_ce_keyUsage) {
-      keyUsage = AsnConvert.parse(extension.extnValue, KeyUsage).toNumber();
+  for (const extension of certificate.extensions) {
+    if (extension.oid === EXTENSION_OID.basicConstraints) {
+      ({ isCA, pathLength } = decodeBasicConstraints(extension.value));
+    } else if (extension.oid === EXTENSION_OID.keyUsage) {
+      keyUsage = decodeKeyUsage(extension.value);
     }
   }
-  const publicKeyAlgorithmOid = tbs.subjectPublicKeyInfo.algorithm.algorithm;
   return {
-    version: tbs.version === Version.v3 ? 3 : tbs.version === Version.v2 ? 2 : 1,
+    version: certificate.version,
     isCA,
     pathLength,
     keyUsage,
-    signatureAlgorithm: describeSignatureAlgorithm(certificate.signatureAlgorithm.algorithm, certificate.signatureAlgorithm.parameters),
-    subjectIsEmpty: tbs.subject.length === 0,
-    notBefore: tbs.validity.notBefore.getTime(),
-    notAfter: tbs.validity.notAfter.getTime(),
-    keyType: keyTypeOfPublicKeyAlgorithm(publicKeyAlgorithmOid),
-    publicKeyAlgorithmOid,
+    signatureAlgorithm: describeSignatureAlgorithm(certificate.signatureAlgorithmOid, certificate.signatureAlgorithmParameters),
+    subjectIsEmpty: certificate.subjectIsEmpty,
+    notBefore: certificate.notBefore,
+    notAfter: certificate.notAfter,
+    keyType: keyTypeOfPublicKeyAlgorithm(certificate.publicKeyAlgorithmOid),
+    publicKeyAlgorithmOid: certificate.publicKeyAlgorithmOid,
   };
 }
 
@@ -214,7 +201,8 @@ const PUBLIC_KEY_ALGORITHM_NAMES: Readonly<Record<string, string>> = lookupTable
   '1.2.840.113549.1.1.10': 'RSASSA-PSS-only RSA',
 });
 
-export function describeSignatureAlgorithm(oid: string, parameters?: ArrayBuffer | null): SignatureAlgorithmInfo {
+/** `parameters` is the DER of the AlgorithmIdentifier's parameters, when it has any. */
+export function describeSignatureAlgorithm(oid: string, parameters?: ArrayBuffer | Uint8Array | null): SignatureAlgorithmInfo {
   const strong = STRONG_SIGNATURE_ALGORITHMS[oid];
   if (strong !== undefined) return { oid, name: strong, strength: 'strong' };
   const weak = WEAK_SIGNATURE_ALGORITHMS[oid];
@@ -224,7 +212,7 @@ export function describeSignatureAlgorithm(oid: string, parameters?: ArrayBuffer
     let hashOid = '1.3.14.3.2.26';
     try {
       if (parameters !== undefined && parameters !== null && parameters.byteLength > 2) {
-        hashOid = AsnConvert.parse(parameters, RsaSaPssParams).hashAlgorithm.algorithm;
+        hashOid = pssHashOid(parameters instanceof Uint8Array ? parameters : new Uint8Array(parameters)) ?? hashOid;
       }
     } catch {
       return { oid, name: 'RSASSA-PSS (unreadable parameters)', strength: 'unknown' };
@@ -234,6 +222,18 @@ export function describeSignatureAlgorithm(oid: string, parameters?: ArrayBuffer
     return { oid, name: `RSASSA-PSS with ${hash.name}`, strength: hash.strong ? 'strong' : 'weak' };
   }
   return { oid, name: oid, strength: 'unknown' };
+}
+
+/**
+ * RSASSA-PSS-params ::= SEQUENCE { hashAlgorithm [0] EXPLICIT AlgorithmIdentifier DEFAULT sha1, ... }
+ * (RFC 4055): the hash OID, or undefined when the default applies.
+ */
+function pssHashOid(parameters: Uint8Array): string | undefined {
+  const fields = readDerChildren(readWholeDerElement(parameters));
+  const explicitHash = fields.find((field) => field.tag === DER_TAG.CONTEXT_0_CONSTRUCTED);
+  if (explicitHash === undefined) return undefined;
+  const [algorithm] = expectDerConstructed(explicitHash, DER_TAG.CONTEXT_0_CONSTRUCTED, 1, 'hashAlgorithm');
+  return decodeDerOid(expectDerConstructed(algorithm, DER_TAG.SEQUENCE, 1, 'hashAlgorithm')[0], 'hashAlgorithm');
 }
 
 /** A frozen, prototype-free table: an OID like 'constructor' can never hit Object.prototype. */
@@ -277,7 +277,7 @@ function caViolations(profile: CertificateProfile, role: string): RuleViolation[
         message: `${role} has no keyUsage extension; a CA needs keyUsage with keyCertSign: reissue the CA with keyUsage=keyCertSign,cRLSign`,
       });
     }
-  } else if ((profile.keyUsage & KeyUsageFlags.keyCertSign) === 0) {
+  } else if ((profile.keyUsage & KEY_USAGE.keyCertSign) === 0) {
     violations.push({
       code: 'KEY_USAGE_NO_CERT_SIGN',
       message: `${role} keyUsage lacks keyCertSign; a CA needs it to issue certificates: reissue the CA with keyUsage=keyCertSign,cRLSign`,

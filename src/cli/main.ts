@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { CommanderError } from 'commander';
+import { CommanderError } from './commander.js';
 import { SignerError, describeCause } from '../errors.js';
 import { toTerminalText } from '../terminal-text.js';
 import { buildProgram } from './program.js';
@@ -11,7 +11,7 @@ import { invokedName } from './help.js';
  * may quote what a server or a file said, so each line is made terminal-safe last thing.
  */
 async function main(argv: readonly string[]): Promise<number> {
-  const program = buildProgram(invokedName(argv[1]));
+  const program = await buildProgram(argv, invokedName(argv[1]));
   try {
     await program.parseAsync(argv as string[]);
     return 0;

@@ -1,4 +1,5 @@
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
+import { Option } from './commander.js';
 import { SignerError } from '../errors.js';
 import { noticeOnTerminal } from './io.js';
 import type { IdentityOptions } from '../keys/identity.js';
@@ -108,11 +109,12 @@ export function identityOptionsFrom(flags: SigningFlags): IdentityOptions {
   };
 }
 
+/** A missing ARN flag arrives as '': prepareSession (rolesanywhere/session.ts) refuses it, for library callers too. */
 export function sessionOptionsFrom(flags: SigningFlags): SessionOptions {
   return {
-    trustAnchorArn: required(flags.trustAnchorArn, '--trust-anchor-arn'),
-    profileArn: required(flags.profileArn, '--profile-arn'),
-    roleArn: required(flags.roleArn, '--role-arn'),
+    trustAnchorArn: flags.trustAnchorArn ?? '',
+    profileArn: flags.profileArn ?? '',
+    roleArn: flags.roleArn ?? '',
     durationSeconds: parseDuration(flags.sessionDuration ?? '3600'),
     ...(flags.roleSessionName !== undefined ? { roleSessionName: flags.roleSessionName } : {}),
     ...(flags.region !== undefined ? { region: flags.region } : {}),
@@ -135,11 +137,6 @@ function parseDuration(text: string): number {
     throw new SignerError('USAGE', `--session-duration ${JSON.stringify(text)} is not a whole number of seconds (900 to 43200)`);
   }
   return Number.parseInt(text, 10);
-}
-
-function required(value: string | undefined, flag: string): string {
-  if (value === undefined || value === '') throw new SignerError('USAGE', `${flag} is required`);
-  return value;
 }
 
 function rejectUnsupportedStoreFlags(flags: SigningFlags): void {

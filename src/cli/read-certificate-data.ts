@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { SignerError } from '../errors.js';
-import { isPkcs11Uri } from '../keys/index.js';
 import { debugFor, writeStdout } from './io.js';
 
 interface ReadCertificateFlags {
@@ -28,14 +27,15 @@ export function registerReadCertificateDataCommand(program: Command): void {
         throw new SignerError('USAGE', '--certificate is required: a PEM/DER file or a pkcs11: URI');
       }
       const debug = debugFor(flags);
-      if (isPkcs11Uri(flags.certificate)) {
-        const { listPkcs11Identities, formatIdentityList } = await import('../keys/pkcs11/identities.js');
-        const identities = await listPkcs11Identities({
-          uri: flags.certificate,
+      // A certificate that lives in a key source (a pkcs11: URI names one on a token) is shown by that source.
+      const { certificateDiscoveryFor } = await import('../keys/registry.js');
+      const discovery = certificateDiscoveryFor(flags.certificate);
+      if (discovery !== undefined) {
+        await writeStdout(await discovery.describe({
+          certificate: flags.certificate,
           ...(flags.pkcs11Lib !== undefined ? { modulePath: flags.pkcs11Lib } : {}),
           debug,
-        });
-        await writeStdout(formatIdentityList(identities));
+        }));
         return;
       }
       const { loadLeafCertificate } = await import('../certs/load.js');

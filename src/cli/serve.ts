@@ -28,7 +28,7 @@ export function registerServeCommand(program: Command): void {
       const { parseHopLimit, parsePort } = await import('../serve/bind.js');
       const { startCredentialService } = await import('../serve/serve.js');
       const { loadNativeAddon, hardenLongRunningProcess } = await import('../native.js');
-      const { logToStderr, untilShutdownSignal } = await import('../serve/lifecycle.js');
+      const { logToStderr, untilShutdownSignal } = await import('./process.js');
       if (flags.containerTokenFile !== undefined && flags.container !== true) {
         throw new SignerError('USAGE', '--container-token-file applies to the container endpoint: add --container');
       }

@@ -1,4 +1,5 @@
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
+import { Option } from './commander.js';
 import { addKeyOptions, identityOptionsFrom, type SigningFlags } from './options.js';
 import { debugFor, writeStdout } from './io.js';
 

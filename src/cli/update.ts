@@ -20,7 +20,7 @@ export function registerUpdateCommand(program: Command): void {
     .action(async (flags: UpdateFlags) => {
       const { credentialsFilePath } = await import('../update/write-file.js');
       const { updateOnce, startUpdateLoop } = await import('../update/update.js');
-      const { logToStderr, untilShutdownSignal } = await import('../serve/lifecycle.js');
+      const { logToStderr, untilShutdownSignal } = await import('./process.js');
       const options = {
         identity: identityOptionsFrom(flags),
         session: sessionOptionsFrom(flags),

@@ -2,6 +2,7 @@ import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smit
 import { isSignerError, type SignerErrorCode } from '../errors.js';
 import { silent, type DebugLog } from '../debug.js';
 import { openSigningIdentity, type IdentityOptions, type SigningIdentity } from '../keys/identity.js';
+import { AUTHENTICATION_FAILURE_CODES, DEVICE_LOST_CODES } from '../keys/registry.js';
 import { prepareSession, requestCredentials, type PreparedSession, type SessionOptions } from '../rolesanywhere/session.js';
 import type { HttpSend } from '../rolesanywhere/http.js';
 import { parseArn } from '../rolesanywhere/arn.js';
@@ -26,23 +27,18 @@ export interface CredentialSourceOptions {
 }
 
 /**
- * Errors that retrying cannot fix and that could lock a card or a TPM if retried: a wrong PIN
- * or password is never tried again (PKCS#11 hygiene, DESIGN.md); every later fetch repeats it.
+ * Errors that retrying cannot fix and that could lock a card or a TPM if retried: each key
+ * source's authentication failures (its descriptor lists them), plus a secret that could not be
+ * read at all. A wrong PIN or password is never tried again; every later fetch repeats the error.
  */
 const STICKY_OPEN_ERRORS: ReadonlySet<SignerErrorCode> = new Set<SignerErrorCode>([
-  'PKCS11_PIN_INCORRECT',
-  'PKCS11_PIN_LOCKED',
-  'PKCS11_PIN_REQUIRED',
-  'KEY_PASSWORD_INCORRECT',
-  'KEY_PASSWORD_REQUIRED',
-  'TPM_AUTH_FAILED',
-  'TPM_LOCKOUT',
+  ...AUTHENTICATION_FAILURE_CODES,
   'SECRET_UNAVAILABLE',
   'SECRET_SOURCE_INVALID',
 ]);
 
 /** The device went away (a YubiKey unplugged, a TPM socket closed): reopen on the next attempt. */
-const REOPEN_ERRORS: ReadonlySet<SignerErrorCode> = new Set<SignerErrorCode>(['PKCS11_DEVICE_ERROR', 'TPM_TRANSPORT_FAILED']);
+const REOPEN_ERRORS = DEVICE_LOST_CODES;
 
 export function createCredentialSource(options: CredentialSourceOptions): CredentialSource {
   let identity: Promise<SigningIdentity> | undefined;

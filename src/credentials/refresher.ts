@@ -4,7 +4,7 @@ import { formatExpiration, type Credentials } from './types.js';
 /**
  * Keeps one set of temporary credentials fresh for `serve`, `update` and the SDK provider.
  *
- * The rules, each one a weakness of the reference helper (FACTS.md section 7):
+ * The rules, each one a weakness of the reference helper (ARCHITECTURE.md, "Protocol facts"):
  * - one CreateSession in flight at a time, however many callers ask at once;
  * - refresh ahead of expiry (15 minutes by default, plus up to 5 minutes of jitter so that a
  *   fleet started together does not refresh together), in the background when `background`;

@@ -12,7 +12,7 @@ import { AsnConvert } from '@peculiar/asn1-schema';
 import { Certificate } from '@peculiar/asn1-x509';
 import { createScope } from '@smithy/signature-v4';
 import { inspectCertificate, type CertificateProfile } from '../certs/rules.js';
-import type { KeyType } from '../keys/types.js';
+import type { KeyType } from '../sigv4x509/types.js';
 import {
   buildCanonicalRequest,
   buildStringToSign,
@@ -20,14 +20,56 @@ import {
   parseAmzDate,
   parseAuthorization,
   parseRawQuery,
+  type CanonicalRequestFailure,
   type ReceivedRequest,
 } from './canonical-request.js';
 import { parseRoleArn, parseRolesAnywhereArn, type ResolvedEmulatorConfig } from './config.js';
 import { loadMlDsaVerifier, mlDsaNameOfOid, type MlDsaVerifier } from './mldsa.js';
-import { validateCertificatePath } from './path-validation.js';
+import { validateCertificatePath, type PathFailureReason } from './path-validation.js';
 import type { IssuedSession, SessionStore } from './sessions.js';
 
 export type ServiceErrorType = 'AccessDeniedException' | 'ValidationException' | 'ResourceNotFoundException';
+
+/**
+ * Which check refused a request: stable for tests and scripts (x-emulator-reason). The codes of
+ * the request canonicalization and of path validation are included as they come.
+ */
+export type RejectionReason =
+  | 'ALGORITHM_KEY_MISMATCH'
+  | 'ALGORITHM_UNSUPPORTED'
+  | 'AUTHORIZATION_MALFORMED'
+  | 'AUTHORIZATION_MISSING'
+  | 'BODY_MALFORMED'
+  | 'CERTIFICATE_MISSING'
+  | 'CERTIFICATE_UNPARSABLE'
+  | 'CHAIN_TOO_LONG'
+  | 'CHAIN_UNPARSABLE'
+  | 'CLOCK_SKEW'
+  | 'CREDENTIAL_DATE_MISMATCH'
+  | 'CREDENTIAL_MALFORMED'
+  | 'CREDENTIAL_REGION_MISMATCH'
+  | 'CREDENTIAL_SERIAL_MISMATCH'
+  | 'CREDENTIAL_SERVICE_MISMATCH'
+  | 'DATE_MALFORMED'
+  | 'DATE_MISSING'
+  | 'DURATION_EXCEEDS_ROLE_MAXIMUM'
+  | 'ML_DSA_UNAVAILABLE'
+  | 'PARAMETER_CONFLICT'
+  | 'PARAMETER_INVALID'
+  | 'PROFILE_DISABLED'
+  | 'PROFILE_NOT_FOUND'
+  | 'QUERY_MALFORMED'
+  | 'REGION_MISMATCH'
+  | 'ROLE_NOT_IN_PROFILE'
+  | 'ROLE_SESSION_NAME_NOT_ALLOWED'
+  | 'SIGNATURE_MALFORMED'
+  | 'SIGNATURE_MISMATCH'
+  | 'SIGNATURE_PARAMETER_SET_MISMATCH'
+  | 'SIGNED_HEADERS_INCOMPLETE'
+  | 'TRUST_ANCHOR_DISABLED'
+  | 'TRUST_ANCHOR_NOT_FOUND'
+  | CanonicalRequestFailure
+  | PathFailureReason;
 
 export interface Rejection {
   readonly status: 400 | 403 | 404;
@@ -35,7 +77,7 @@ export interface Rejection {
   /** Exactly what the service would put in the JSON `message`. */
   readonly message: string;
   /** Emulator-only: which check failed, stable for tests and scripts. */
-  readonly reason: string;
+  readonly reason: RejectionReason;
   /** Emulator-only: one secret-free line for the log. */
   readonly detail: string;
 }
@@ -463,11 +505,11 @@ function formatRfc3339(date: Date): string {
   return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
-function reject(status: Rejection['status'], type: ServiceErrorType, reason: string, message: string, detail: string): { rejection: Rejection } {
+function reject(status: Rejection['status'], type: ServiceErrorType, reason: RejectionReason, message: string, detail: string): { rejection: Rejection } {
   return { rejection: { status, type, message, reason, detail } };
 }
 
-function deny(reason: string, message: string, detail: string): { rejection: Rejection } {
+function deny(reason: RejectionReason, message: string, detail: string): { rejection: Rejection } {
   return reject(403, 'AccessDeniedException', reason, message, detail);
 }
 

@@ -1,8 +1,7 @@
 /**
  * Loading a certificate authority that already exists on disk (the one `emulate --init DIR`
- * writes, or any CA whose certificate and unencrypted key are PEM files), and the check that
- * turns a wrong `issuer` argument into a SignerError saying what is expected instead of a
- * TypeError from deep inside node:crypto.
+ * writes, or any CA whose certificate and unencrypted key are PEM files). The check of an
+ * `issuer` argument (requireCertificateAuthority) lives in pki.ts, beside the functions that take one.
  */
 import { X509Certificate, createPrivateKey, createPublicKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -18,9 +17,6 @@ export interface LoadCertificateAuthorityOptions {
   readonly certificateFile?: string;
   readonly privateKeyFile?: string;
 }
-
-const ISSUER_EXPECTED =
-  'a CertificateAuthority object: the result of createCertificateAuthority() or loadCertificateAuthority(dir) (subject, keyAlgorithm, certificatePem, privateKeyPem)';
 
 /**
  * The CA in `dir` (`ca.pem` + `ca.key` by default) as a CertificateAuthority, ready to be the
@@ -76,20 +72,6 @@ function authorityOf(certificate: X509Certificate, certificateDer: Uint8Array, k
     notBefore: new Date(certificate.validFrom),
     notAfter: new Date(certificate.validTo),
   };
-}
-
-/** Throws a SignerError naming what is expected unless `issuer` can sign certificates. */
-export function requireCertificateAuthority(issuer: unknown, functionName: string): asserts issuer is CertificateAuthority {
-  const candidate = issuer as Partial<Record<keyof CertificateAuthority, unknown>> | null | undefined;
-  const usable =
-    typeof candidate === 'object' &&
-    candidate !== null &&
-    typeof candidate.subject === 'string' &&
-    typeof candidate.keyAlgorithm === 'string' &&
-    typeof candidate.privateKeyPem === 'string';
-  if (!usable) {
-    throw new SignerError('USAGE', `${functionName}: issuer must be ${ISSUER_EXPECTED}`);
-  }
 }
 
 function keyAlgorithmOf(publicKey: KeyObject, keyPath: string): KeyAlgorithm {

@@ -24,7 +24,6 @@ import {
 } from '@peculiar/asn1-x509';
 import { encodePem } from '../certs/pem.js';
 import { SignerError } from '../errors.js';
-import { requireCertificateAuthority } from './load-ca.js';
 import { generateMlDsaKeyPair as generateMlDsaKeyPairPem, isMlDsaName, mlDsaNameOfOid, mlDsaOid, mlDsaSignWithPem, type MlDsaName } from './mldsa.js';
 import {
   AuthorityKeyIdentifierExtension,
@@ -454,4 +453,21 @@ function serialNumberHexOf(der: Uint8Array): string {
 
 function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {
   return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+}
+
+const ISSUER_EXPECTED =
+  'a CertificateAuthority object: the result of createCertificateAuthority() or loadCertificateAuthority(dir) (subject, keyAlgorithm, certificatePem, privateKeyPem)';
+
+/** Throws a SignerError naming what is expected unless `issuer` can sign certificates. */
+export function requireCertificateAuthority(issuer: unknown, functionName: string): asserts issuer is CertificateAuthority {
+  const candidate = issuer as Partial<Record<keyof CertificateAuthority, unknown>> | null | undefined;
+  const usable =
+    typeof candidate === 'object' &&
+    candidate !== null &&
+    typeof candidate.subject === 'string' &&
+    typeof candidate.keyAlgorithm === 'string' &&
+    typeof candidate.privateKeyPem === 'string';
+  if (!usable) {
+    throw new SignerError('USAGE', `${functionName}: issuer must be ${ISSUER_EXPECTED}`);
+  }
 }

@@ -149,7 +149,7 @@ function createFileKeySource(
       if (key === undefined) {
         throw new SignerError('INTERNAL', `the key source ${description} is closed: open it again before signing`);
       }
-      // PKCS#1 v1.5 for RSA, never PSS; ECDSA as DER SEQUENCE{r,s} (FACTS.md section 2).
+      // PKCS#1 v1.5 for RSA, never PSS; ECDSA as DER SEQUENCE{r,s}.
       const input: SignKeyObjectInput | SignPrivateKeyInput = keyType === 'RSA'
         ? { key, padding: constants.RSA_PKCS1_PADDING }
         : { key, dsaEncoding: 'der' };

@@ -5,11 +5,11 @@ export const PIN_ENV_VAR = 'ROLES_ANYWHERE_PIN';
 export const PKCS8_PASSWORD_ENV_VAR = 'ROLES_ANYWHERE_PKCS8_PASSWORD';
 export const TPM_KEY_PASSWORD_ENV_VAR = 'ROLES_ANYWHERE_TPM_KEY_PASSWORD';
 
-/**
- * What the user asked for, already split by kind. Produced from CLI flags or library options
- * by `keySpecFrom` (src/keys/index.ts); consumed by exactly one source.
+/*
+ * Each source's spec: what the user asked for, already split by kind, produced from flags by the
+ * source's descriptor (`claim`). Their union, KeySpec, is derived from the registry
+ * (src/keys/registry.ts), so a new source's spec joins it by being registered.
  */
-export type KeySpec = FileKeySpec | Pkcs11KeySpec | TpmKeySpec;
 
 export interface FileKeySpec {
   readonly kind: 'file';

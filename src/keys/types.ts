@@ -1,10 +1,8 @@
 import type { KeyObject } from 'node:crypto';
+import type { KeyType, SignDigest } from '../sigv4x509/types.js';
 
-/** Key families the service accepts; each maps to one SigV4-X509 algorithm. */
-export type KeyType = 'RSA' | 'EC' | 'ML-DSA';
-
-/** Digests `sign` can apply; SigV4-X509 always uses SHA256, `sign-string --digest` the others. */
-export type SignDigest = 'SHA256' | 'SHA384' | 'SHA512';
+/** Defined in the core (src/sigv4x509/types.ts); re-exported here for existing importers. */
+export type { KeyType, SignDigest };
 
 /**
  * The public half of a key source, in the one form every key type has: SubjectPublicKeyInfo

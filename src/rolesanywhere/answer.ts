@@ -1,5 +1,5 @@
 import { SignerError } from '../errors.js';
-import type { Credentials } from '../credentials/types.js';
+import type { Credentials } from './credentials.js';
 
 /**
  * The one check of a CreateSession 201 answer, shared by credential-process, serve, update and

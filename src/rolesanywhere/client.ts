@@ -1,6 +1,6 @@
 import { SignerError, type SignerErrorCode } from '../errors.js';
 import type { DebugLog } from '../debug.js';
-import type { Credentials } from '../credentials/types.js';
+import type { Credentials } from './credentials.js';
 import type { CreateSessionHttpRequest } from './request.js';
 import type { HttpSend, HttpResponse } from './http-wire.js';
 import { parseCreateSessionAnswer } from './answer.js';

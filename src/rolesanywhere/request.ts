@@ -1,4 +1,4 @@
-import { encodeQuery } from '../sigv4x509/index.js';
+import { encodeQuery } from '../sigv4x509/encodeQuery.js';
 import type { ResolvedEndpoint } from './endpoint.js';
 
 /** What CreateSession needs besides the signature. */

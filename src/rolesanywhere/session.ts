@@ -1,13 +1,12 @@
 import { SignerError } from '../errors.js';
 import type { DebugLog } from '../debug.js';
-import type { Credentials } from '../credentials/types.js';
+import type { Credentials } from './credentials.js';
 import type { SigningIdentity } from '../keys/identity.js';
-import { signRequest } from '../sigv4x509/index.js';
 import { parseArn } from './arn.js';
 import { resolveEndpoint, type ResolvedEndpoint } from './endpoint.js';
 import { buildCreateSessionRequest, type CreateSessionHttpRequest, type CreateSessionParameters } from './request.js';
 import { createSession, DEFAULT_DEADLINE_SECONDS } from './client.js';
-import { createHttpSend, type HttpSend } from './http.js';
+import type { HttpOptions, HttpSend } from './http.js';
 
 /** The CreateSession half of the configuration: what to ask for and where. */
 export interface SessionOptions {
@@ -76,7 +75,7 @@ export function prepareSession(options: SessionOptions, send?: HttpSend): Prepar
     endpoint,
     request: buildCreateSessionRequest(endpoint, parameters),
     accountId: trustAnchor.accountId,
-    send: send ?? createHttpSend({ insecureSkipVerify: options.insecureSkipVerify === true, useProxyFromEnvironment: options.withProxy === true }),
+    send: send ?? lazyHttpSend({ insecureSkipVerify: options.insecureSkipVerify === true, useProxyFromEnvironment: options.withProxy === true }),
     deadlineMs: timeoutSeconds * 1000,
   };
 }
@@ -87,9 +86,8 @@ export async function requestCredentials(
   session: PreparedSession,
   deps: { readonly clock: () => Date; readonly debug: DebugLog },
 ): Promise<Credentials> {
-  // Loaded here, not at module level: a --cache hit validates the session but never signs, and
-  // the certificate code pulls in the ASN.1 stack.
-  const { assertSignatureMatchesCertificate } = await import('../keys/match.js');
+  // Loaded here, not at module level: a --cache hit validates the session but never signs.
+  const [{ assertSignatureMatchesCertificate }, { signRequest }] = await Promise.all([import('../keys/match.js'), import('../sigv4x509/signRequest.js')]);
   return createSession({
     request: session.request,
     send: session.send,
@@ -111,6 +109,15 @@ export async function requestCredentials(
       return signed.headers;
     },
   });
+}
+
+/** The HTTP layer loads on the first request: a --cache hit validates the session and never sends. */
+function lazyHttpSend(options: HttpOptions): HttpSend {
+  let loaded: Promise<HttpSend> | undefined;
+  return async (request) => {
+    loaded ??= import('./http.js').then(({ createHttpSend }) => createHttpSend(options));
+    return (await loaded)(request);
+  };
 }
 
 function requireFlag(value: string | undefined, flag: string): string {

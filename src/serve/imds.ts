@@ -5,7 +5,7 @@ import type { TokenStore } from './token-store.js';
 import { hasHeader, headerValue, json, pathOf, text, type ServeHandler, type ServeRequest, type ServeResponse } from './types.js';
 
 /**
- * An IMDSv2 endpoint as the AWS SDKs use it (FACTS.md section 5): a session token from
+ * An IMDSv2 endpoint as the AWS SDKs use it (ARCHITECTURE.md, "Protocol facts"): a session token from
  * `PUT /latest/api/token`, then the role name and the role's credentials, from both the classic
  * `security-credentials/` tree and the newer `security-credentials-extended/` tree (which adds
  * AccountId). IMDSv1 (no token) is refused with 401, as on an instance that requires IMDSv2.

@@ -12,7 +12,7 @@ import { planBind } from './bind.js';
 import { CONTAINER_PATH, createContainerHandler } from './container.js';
 import { startHttpServer, type RunningHttpServer } from './http-server.js';
 import { createImdsHandler } from './imds.js';
-import { createServiceRefresher, startOrRelease, type RefreshTuning } from './lifecycle.js';
+import { createServiceRefresher, startOrRelease, type RefreshTuning } from '../credentials/service-refresher.js';
 import { createContainerTokenFile } from './token-file.js';
 import { createTokenStore } from './token-store.js';
 import type { ServeHandler } from './types.js';

@@ -1,5 +1,5 @@
 import { SignerError } from '../errors.js';
-import type { KeyType } from '../keys/types.js';
+import type { KeyType } from './types.js';
 import { ALGORITHM_BY_KEY_TYPE } from './constants.js';
 
 /** The SigV4-X509 algorithm id for a key family; EC covers every curve (P-384 signs SHA-256 too). */

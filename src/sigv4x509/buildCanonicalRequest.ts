@@ -21,7 +21,7 @@ export interface CanonicalRequest {
 }
 
 /**
- * The SigV4 canonical request (FACTS.md section 2):
+ * The SigV4 canonical request (ARCHITECTURE.md, "Protocol facts"):
  * METHOD \n CanonicalURI \n CanonicalQuery \n CanonicalHeaders \n SignedHeaders \n hex(sha256(body)).
  * The body hash is always the real one: x-amz-content-sha256, when a caller sends it, is just
  * another signed header.
@@ -42,9 +42,14 @@ export function buildCanonicalRequest(input: CanonicalRequestInput): CanonicalRe
   return { canonicalRequest, signedHeaders };
 }
 
-/** SigV4 "trimall": no leading or trailing spaces, runs of spaces collapsed to one. */
+/**
+ * SigV4 "trimall": no leading or trailing whitespace, each run of whitespace one space. The
+ * published algorithm says "spaces"; botocore (`' '.join(value.split())`) and smithy
+ * (`trim().replace(/\s+/g, ' ')`) treat a tab like a space, and the service accepts what they
+ * sign, so a tab is collapsed too (`a\tb` -> `a b`), as the emulator does.
+ */
 function trimAll(value: string): string {
-  // Base64 certificates are the bulk of the header bytes and never contain a space.
-  if (!value.includes(' ')) return value;
-  return value.replace(/^ +| +$/g, '').replace(/ {2,}/g, ' ');
+  // Base64 certificates are the bulk of the header bytes and hold no whitespace at all.
+  if (!/\s/.test(value)) return value;
+  return value.trim().replace(/\s+/g, ' ');
 }

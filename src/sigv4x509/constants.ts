@@ -1,4 +1,4 @@
-import type { KeyType } from '../keys/types.js';
+import type { KeyType } from './types.js';
 
 /** Algorithm ids of SigV4-X509, by key family (IAM Roles Anywhere User Guide, signing process). */
 export const ALGORITHM_BY_KEY_TYPE: Readonly<Record<KeyType, string>> = Object.freeze(
@@ -31,5 +31,4 @@ export const SIGNER_OWNED_HEADERS: ReadonlySet<string> = new Set([
   AUTHORIZATION_HEADER,
 ]);
 
-/** The service rejects longer chains in X-Amz-X509-Chain. */
-export const MAX_CHAIN_CERTIFICATES = 5;
+export { MAX_CHAIN_CERTIFICATES } from '../service-limits.js';

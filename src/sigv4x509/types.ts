@@ -1,4 +1,11 @@
-import type { KeyType } from '../keys/types.js';
+/**
+ * Key families the service accepts; each maps to one SigV4-X509 algorithm. The core's
+ * vocabulary: certs/ and keys/ take it from here (keys/types.ts re-exports it).
+ */
+export type KeyType = 'RSA' | 'EC' | 'ML-DSA';
+
+/** Digests a key source can apply; SigV4-X509 always uses SHA256, `sign-string --digest` the others. */
+export type SignDigest = 'SHA256' | 'SHA384' | 'SHA512';
 
 /** An HTTP request before signing. */
 export interface SigningRequest {

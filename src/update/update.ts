@@ -6,7 +6,7 @@ import { obtainCredentialsOnce } from '../credentials/obtain.js';
 import { createCredentialSource } from '../credentials/provider.js';
 import type { Refresher } from '../credentials/refresher.js';
 import type { Credentials } from '../credentials/types.js';
-import { createServiceRefresher, startOrRelease, type RefreshTuning } from '../serve/lifecycle.js';
+import { createServiceRefresher, startOrRelease, type RefreshTuning } from '../credentials/service-refresher.js';
 import { writeProfileCredentials } from './write-file.js';
 
 export interface UpdateOptions {

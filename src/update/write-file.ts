@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { link, mkdir, open, readFile, realpath, rename, stat, unlink, chmod } from 'node:fs/promises';
 import { describeReadFailure, readUserFile } from '../files/read-user-file.js';
 import { dirname, join } from 'node:path';
-import { replacePrivateFile } from '../credentials/cache.js';
+import { replacePrivateFile } from '../fs/private-file.js';
 import { SignerError, isSignerError } from '../errors.js';
 import type { Credentials } from '../credentials/types.js';
 import { setProfileCredentials } from './credentials-file.js';

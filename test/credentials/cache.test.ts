@@ -147,19 +147,19 @@ t.test('the directory: XDG_RUNTIME_DIR, else XDG_CACHE_HOME, else ~/.cache', asy
 });
 
 t.test('the certificate is identified without opening the key', async (t) => {
-  t.equal(certificateIdentity({ privateKey: 'handle:0x81000001' }), undefined, 'a TPM handle alone: nothing to key by');
+  t.equal(await certificateIdentity({ privateKey: 'handle:0x81000001' }), undefined, 'a TPM handle alone: nothing to key by');
   t.equal(
-    certificateIdentity({ certificate: 'pkcs11:token=T;object=c?pin-value=1234&module-path=/x.so' }),
+    await certificateIdentity({ certificate: 'pkcs11:token=T;object=c?pin-value=1234&module-path=/x.so' }),
     'pkcs11:pkcs11:token=T;object=c?module-path=/x.so|',
     'pkcs11 URI without its PIN',
   );
   t.equal(
-    certificateIdentity({ certificate: 'pkcs11:object=c;token=T?module-path=/x.so&pin-source=file:/run/pin', pkcs11Lib: '/lib.so' }),
+    await certificateIdentity({ certificate: 'pkcs11:object=c;token=T?module-path=/x.so&pin-source=file:/run/pin', pkcs11Lib: '/lib.so' }),
     'pkcs11:pkcs11:token=T;object=c?module-path=/x.so|/lib.so',
     'the same certificate however its URI is written, with the module',
   );
-  t.equal(certificateIdentity({ certificate: 'pkcs11:object=c;pin-value=1234' }), undefined, 'a URI that does not parse: the normal path reports it');
-  t.equal(certificateIdentity({ certificate: join(dir, 'missing.pem'), privateKey: join(dir, 'missing.key') }), undefined, 'unreadable: the normal path reports it');
+  t.equal(await certificateIdentity({ certificate: 'pkcs11:object=c;pin-value=1234' }), undefined, 'a URI that does not parse: the normal path reports it');
+  t.equal(await certificateIdentity({ certificate: join(dir, 'missing.pem'), privateKey: join(dir, 'missing.key') }), undefined, 'unreadable: the normal path reports it');
 });
 
 t.test('with the emulator', async (t) => {
@@ -176,21 +176,21 @@ t.test('with the emulator', async (t) => {
 
   t.test('a certificate file is identified by its SHA-256 fingerprint', async (t) => {
     const der = new X509Certificate(await readFile(certificatePath)).raw;
-    t.equal(certificateIdentity({ certificate: certificatePath, privateKey: join(dir, 'any.key') }), `sha256:${createHash('sha256').update(der).digest('hex')}`);
+    t.equal(await certificateIdentity({ certificate: certificatePath, privateKey: join(dir, 'any.key') }), `sha256:${createHash('sha256').update(der).digest('hex')}`);
   });
 
   t.test('a TSS2 key file by the certificate inside it; a PKCS#12 file by its digest', async (t) => {
     const pem = await readFile(certificatePath, 'utf8');
     const keyFile = join(dir, 'tpm.key.pem');
     await writeFile(keyFile, `-----BEGIN TSS2 PRIVATE KEY-----\nMAA=\n-----END TSS2 PRIVATE KEY-----\n${pem}`);
-    t.equal(certificateIdentity({ privateKey: keyFile }), certificateIdentity({ certificate: certificatePath, privateKey: join(dir, 'any.key') }), 'the same fingerprint as the certificate file');
+    t.equal(await certificateIdentity({ privateKey: keyFile }), await certificateIdentity({ certificate: certificatePath, privateKey: join(dir, 'any.key') }), 'the same fingerprint as the certificate file');
     await writeFile(keyFile, '-----BEGIN TSS2 PRIVATE KEY-----\nMAA=\n-----END TSS2 PRIVATE KEY-----\n');
-    t.equal(certificateIdentity({ privateKey: keyFile }), undefined, 'no certificate inside: nothing to key by');
+    t.equal(await certificateIdentity({ privateKey: keyFile }), undefined, 'no certificate inside: nothing to key by');
 
     const pkcs12 = join(dir, 'client.p12');
     const bytes = Buffer.from('not parsed, only hashed');
     await writeFile(pkcs12, bytes);
-    t.equal(certificateIdentity({ certificate: pkcs12 }), `pkcs12-sha256:${createHash('sha256').update(bytes).digest('hex')}`);
+    t.equal(await certificateIdentity({ certificate: pkcs12 }), `pkcs12-sha256:${createHash('sha256').update(bytes).digest('hex')}`);
   });
 
   t.test('credential-process --cache: the second run is served from the cache, identical, without CreateSession', async (t) => {

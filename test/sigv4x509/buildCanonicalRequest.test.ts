@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
 import t from 'tap';
+import { HttpRequest } from '@smithy/protocol-http';
+import { getCanonicalHeaders } from '@smithy/signature-v4';
 import { buildCanonicalRequest } from '../../src/sigv4x509/buildCanonicalRequest.js';
 import { buildCredentialScope } from '../../src/sigv4x509/buildCredentialScope.js';
 import { buildStringToSign } from '../../src/sigv4x509/buildStringToSign.js';
@@ -31,7 +33,7 @@ t.test('canonical request: sorted headers, trimall, authorization and user-agent
       'host:example.test:8443',
       'x-amz-date:20250102T030405Z',
       'x-spaces:one two three',
-      'x-tab:a\tb',
+      'x-tab:a b',
       '',
       'host;x-amz-date;x-spaces;x-tab',
       sha256('{"durationSeconds":3600,"note":"na\u00efve"}'),
@@ -51,4 +53,18 @@ t.test('string to sign and credential scope', async (t) => {
     buildStringToSign('AWS4-X509-ECDSA-SHA256', '20250102T030405Z', scope, 'canonical'),
     `AWS4-X509-ECDSA-SHA256\n20250102T030405Z\n20250102/us-east-1/rolesanywhere/aws4_request\n${sha256('canonical')}`,
   );
+});
+
+t.test('header whitespace is canonicalized as smithy (and so the emulator) does: tabs collapse like spaces', async (t) => {
+  const values: Record<string, string> = {
+    'x-tab': 'a\tb',
+    'x-tabs-and-spaces': ' \t a \t\t b \t',
+    'x-leading-tab': '\tvalue',
+    'x-plain': 'MIIB+base64/=',
+  };
+  const { canonicalRequest } = buildCanonicalRequest({ method: 'POST', path: '/', query: [], headers: values, body: '' });
+  const ours = canonicalRequest.split('\n').slice(3, 3 + Object.keys(values).length);
+  t.same(ours, ['x-leading-tab:value', 'x-plain:MIIB+base64/=', 'x-tab:a b', 'x-tabs-and-spaces:a b']);
+  const smithy = getCanonicalHeaders(new HttpRequest({ method: 'POST', hostname: 'h', path: '/', headers: values }));
+  t.same(ours, Object.keys(smithy).sort().map((name) => `${name}:${smithy[name] ?? ''}`), 'the same lines as @smithy/signature-v4');
 });

@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { SignerError } from '../../errors.js';
 
-/** P-256 and P-384, the curves the service signs with (FACTS.md section 2), by OpenSSL's names. */
+/** P-256 and P-384, the curves the service signs with, by OpenSSL's names. */
 const ACCEPTED_CURVES: ReadonlySet<string> = new Set(['prime256v1', 'secp384r1']);
 
 const CURVE_DISPLAY_NAMES: ReadonlyMap<string, string> = new Map([

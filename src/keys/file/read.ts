@@ -1,14 +1,11 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto';
-import { EncryptedPrivateKeyInfo, PrivateKeyInfo } from '@peculiar/asn1-pkcs8';
-import { AsnConvert } from '@peculiar/asn1-schema';
-import { DER_TAG, readDerChildren, readWholeDerElement } from '../../asn1/der.js';
+import { DER_TAG, decodeDerOid, decodeDerSmallInteger, expectDerConstructed, expectDerPrimitive, readDerChildren, readWholeDerElement } from '../../asn1/der.js';
 import { isPkcs12, isX509Certificate } from '../../certs/load.js';
 import { looksLikePem, parsePemBlocks, type PemBlock } from '../../certs/pem.js';
 import { SignerError } from '../../errors.js';
 import { mlDsaParametersOfPkcs8, readMlDsaPrivateKeyInfo, type MlDsaPrivateKeyInfo } from '../mldsa/private-key.js';
 import { decryptWithPassword, type EncryptionAlgorithm } from './pbe.js';
 import { bmpPassword } from './pkcs12-kdf.js';
-import { readPkcs12 } from './pkcs12.js';
 
 /**
  * A private key as read: a KeyObject for what node:crypto can hold, the decoded PKCS#8 fields
@@ -53,6 +50,8 @@ export async function readKeyMaterial(bytes: Uint8Array, options: KeyReadOptions
 
 async function readPkcs12KeyMaterial(bytes: Uint8Array, options: KeyReadOptions): Promise<KeyMaterial> {
   const source = `PKCS#12 file ${options.path}`;
+  // The PKCS#12 reader (and the ASN.1 schemas it uses) is loaded only for PKCS#12 files.
+  const { readPkcs12 } = await import('./pkcs12.js');
   const contents = await readPkcs12(bytes, options);
   try {
     if (contents.privateKeys.length === 0) {
@@ -164,7 +163,11 @@ function importDerKey(der: Uint8Array, format: DerKeyFormat, source: string): Pr
 function throwIfUnsupportedPkcs8(der: Uint8Array, source: string): void {
   let algorithm: string;
   try {
-    algorithm = AsnConvert.parse(der, PrivateKeyInfo).privateKeyAlgorithm.algorithm;
+    // PrivateKeyInfo ::= SEQUENCE { version INTEGER, privateKeyAlgorithm AlgorithmIdentifier, privateKey OCTET STRING, ... }
+    const [version, algorithmIdentifier, privateKey] = expectDerConstructed(readWholeDerElement(der), DER_TAG.SEQUENCE, 3, 'PrivateKeyInfo');
+    decodeDerSmallInteger(version, 'version', 1);
+    expectDerPrimitive(privateKey, DER_TAG.OCTET_STRING, 'privateKey');
+    algorithm = decodeDerOid(expectDerConstructed(algorithmIdentifier, DER_TAG.SEQUENCE, 1, 'privateKeyAlgorithm')[0], 'privateKeyAlgorithm');
   } catch {
     return;
   }
@@ -172,24 +175,21 @@ function throwIfUnsupportedPkcs8(der: Uint8Array, source: string): void {
 }
 
 async function decryptPkcs8(der: Uint8Array, source: string, options: KeyReadOptions): Promise<PrivateKeyMaterial> {
-  let info: EncryptedPrivateKeyInfo;
+  let info: { algorithm: EncryptionAlgorithm; encryptedData: Uint8Array };
   try {
-    info = AsnConvert.parse(der, EncryptedPrivateKeyInfo);
+    info = parseEncryptedPrivateKeyInfo(der);
   } catch (cause) {
     throw new SignerError('KEY_INVALID', `${source} holds a damaged encrypted private key: get a fresh copy of the file`, { cause });
   }
   if (options.readPassword === undefined) {
     throw new SignerError('KEY_PASSWORD_REQUIRED', `${source} is encrypted: pass its password with --pkcs8-password or ROLES_ANYWHERE_PKCS8_PASSWORD`);
   }
-  const algorithm: EncryptionAlgorithm = {
-    oid: info.encryptionAlgorithm.algorithm,
-    ...(info.encryptionAlgorithm.parameters ? { parameters: new Uint8Array(info.encryptionAlgorithm.parameters) } : {}),
-  };
+  const algorithm = info.algorithm;
   const utf8 = await options.readPassword();
   const bmp = bmpPassword(utf8);
   let plain: Buffer | undefined;
   try {
-    plain = await decryptWithPassword(algorithm, new Uint8Array(info.encryptedData.buffer), { utf8, bmp }, {
+    plain = await decryptWithPassword(algorithm, info.encryptedData, { utf8, bmp }, {
       source,
       unsupported: (name) => `${source} is encrypted with ${name}, which this tool does not support: ${CONVERT_HINT}`,
     });
@@ -209,6 +209,16 @@ async function decryptPkcs8(der: Uint8Array, source: string, options: KeyReadOpt
   } finally {
     plain.fill(0);
   }
+}
+
+/** EncryptedPrivateKeyInfo ::= SEQUENCE { encryptionAlgorithm AlgorithmIdentifier, encryptedData OCTET STRING } (RFC 5958). */
+function parseEncryptedPrivateKeyInfo(der: Uint8Array): { algorithm: EncryptionAlgorithm; encryptedData: Uint8Array } {
+  const [algorithmIdentifier, encryptedData] = expectDerConstructed(readWholeDerElement(der), DER_TAG.SEQUENCE, 2, 'EncryptedPrivateKeyInfo');
+  const [oid, parameters] = expectDerConstructed(algorithmIdentifier, DER_TAG.SEQUENCE, 1, 'encryptionAlgorithm');
+  return {
+    algorithm: { oid: decodeDerOid(oid, 'encryptionAlgorithm'), ...(parameters !== undefined ? { parameters: parameters.encoded } : {}) },
+    encryptedData: expectDerPrimitive(encryptedData, DER_TAG.OCTET_STRING, 'encryptedData'),
+  };
 }
 
 /** No copy: key bytes are zeroed through the original array, so none may linger in another. */

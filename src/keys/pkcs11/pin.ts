@@ -2,13 +2,10 @@ import type { Session } from 'graphene-pk11';
 import pkcs11js from 'pkcs11js';
 import { SignerError } from '../../errors.js';
 import { readSecret, type SecretIO, type SecretSpec } from '../secret.js';
-import type { Pkcs11KeySpec } from '../spec.js';
+import { PIN_ENV_VAR, type Pkcs11KeySpec } from '../spec.js';
 import { ckrOf, tokenFailure } from './errors.js';
 import { currentTokenFlags, describeToken, isLoggedIn, type TokenSlot } from './token.js';
 import type { Pkcs11Uri } from './uri.js';
-import { PIN_ENV_VAR } from '../spec.js';
-
-/** The environment variable read for the PIN when the caller names none. */
 
 /**
  * Where the user PIN comes from: the caller's value or source first, then the pin-value or

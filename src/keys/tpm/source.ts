@@ -4,10 +4,10 @@ import { describeReadFailure, readUserFile } from '../../files/read-user-file.js
 import { SignerError, isSignerError } from '../../errors.js';
 import { ecdsaIntegersToDer } from '../ecdsa-signature.js';
 import { defaultSecretIO, readSecret, type SecretIO } from '../secret.js';
-import type { TpmKeySpec } from '../spec.js';
+import { TPM_KEY_PASSWORD_ENV_VAR, type TpmKeySpec } from '../spec.js';
 import { sourcePublicKeyOf } from '../public-key.js';
 import type { KeySource, KeyType, SignDigest, SourcePublicKey } from '../types.js';
-import { TpmClient, tpmFailureOf } from './client.js';
+import { TpmClient } from './client.js';
 import {
   createPrimaryCommand,
   loadCommand,
@@ -15,7 +15,7 @@ import {
   signCommand,
   type TpmSignature,
 } from './commands.js';
-import { TPM_ALG, TPM_HT, TPM_RH } from './constants.js';
+import { TPM_ALG, TPM_HT } from './constants.js';
 import { parseTss2KeyFile, type Tss2KeyFile } from './keyfile.js';
 import {
   ECC_CURVES,
@@ -24,13 +24,10 @@ import {
   publicKeyOf,
   type TpmPublicArea,
 } from './publicArea.js';
-import { TPM_RC } from './responseCode.js';
 import { resolveTpmTarget, type PathKind, type TpmTarget } from './tcti.js';
 import { ECC_P256_STORAGE_PRIMARY, RSA_2048_STORAGE_PRIMARY } from './templates.js';
 import { openTransport, type TpmTransport } from './transport.js';
-import { TPM_KEY_PASSWORD_ENV_VAR } from '../spec.js';
-
-/** Environment variable read for the key password when no flag gives one. */
+import { handleText, isConnectionFailure, isMissingObject, loadError, signError, storagePrimaryError } from './errors.js';
 
 /** Side effects of opening a TPM key, passed in so tests reach every branch. */
 export interface TpmSourceIO {
@@ -323,7 +320,7 @@ class TpmKeySource implements KeySource {
           loadCommand({ parentHandle, parentAuth: Buffer.alloc(0), inPrivate: file.privateBlob, inPublic: file.publicBlob }),
         );
       } catch (error) {
-        throw this.#loadError(error, file, path);
+        throw loadError(error, { parent: file.parent, where: this.#client.transport.description, path });
       }
     } finally {
       if (primary !== undefined) await this.#flushQuietly(primary);
@@ -341,63 +338,25 @@ class TpmKeySource implements KeySource {
       );
       return { handle: created.handle, name: created.name };
     } catch (error) {
-      const hierarchy = hierarchyName(file.parent);
-      if (isSignerError(error, 'TPM_AUTH_FAILED')) {
-        throw new SignerError('TPM_AUTH_FAILED', `the ${hierarchy} hierarchy of the TPM at ${this.#client.transport.description} has a password, so the storage key that parents ${path} cannot be created: keys under a hierarchy need an empty hierarchy password; use a key under a persistent parent instead`, { cause: error });
-      }
-      if (isSignerError(error, 'TPM_COMMAND_FAILED')) {
-        throw new SignerError('TPM_PARENT_NOT_FOUND', `the TPM at ${this.#client.transport.description} cannot create the ${hierarchy} storage key that parents ${path} (${tpmFailureOf(error)?.responseCode.name ?? 'error'}): check that the ${hierarchy} hierarchy is enabled`, { cause: error });
-      }
-      throw error;
+      throw storagePrimaryError(error, { hierarchy: file.parent, where: this.#client.transport.description, path });
     }
-  }
-
-  #loadError(error: unknown, file: Tss2KeyFile, path: string): unknown {
-    const failure = tpmFailureOf(error);
-    if (failure === undefined) return error;
-    const where = this.#client.transport.description;
-    const parent = hex8(file.parent);
-    if (file.parent >>> 24 === TPM_HT.PERSISTENT && isMissingObject(error, 1)) {
-      return new SignerError('TPM_PARENT_NOT_FOUND', `the parent key ${parent} of ${path} is not in the TPM at ${where}: make it persistent again (tpm2_evictcontrol) or use the TPM the key was made on`, { cause: error });
-    }
-    if (isSignerError(error, 'TPM_AUTH_FAILED')) {
-      return new SignerError('TPM_AUTH_FAILED', `the parent key ${parent} of ${path} has a password, which is not supported: use a parent without a password`, { cause: error });
-    }
-    if (isSignerError(error, 'TPM_COMMAND_FAILED')) {
-      return new SignerError('TPM_KEYFILE_INVALID', `the TPM at ${where} refuses to load ${path} under parent ${parent} (${failure.responseCode.name}): the key was made on another TPM, or this TPM was cleared since`, { cause: error });
-    }
-    return error;
   }
 
   async #tpmSign(handle: number, plan: SigningPlan): Promise<TpmSignature> {
     try {
       return await this.#client.run(signCommand({ keyHandle: handle, keyAuth: this.#password, ...plan }));
     } catch (error) {
-      throw this.#signError(error, handle);
+      const translated = signError(error, {
+        where: this.#client.transport.description,
+        description: this.description,
+        passwordGiven: this.#password.length > 0,
+        persistent: this.#location.kind === 'persistent',
+        handle,
+      });
+      // A wrong password is remembered: it counts toward the TPM's lockout, so it is never sent again.
+      if (isSignerError(translated, 'TPM_AUTH_FAILED')) this.#authFailure = translated;
+      throw translated;
     }
-  }
-
-  #signError(error: unknown, handle: number): unknown {
-    const where = this.#client.transport.description;
-    if (isSignerError(error, 'TPM_AUTH_FAILED')) {
-      const message =
-        this.#password.length === 0
-          ? `the TPM key ${this.description} needs a password but none was given (the key file says emptyAuth, or --no-tpm-key-password): pass --tpm-key-password or set ${TPM_KEY_PASSWORD_ENV_VAR}`
-          : `the password for the TPM key ${this.description} is wrong; each wrong password counts toward the TPM's dictionary-attack lockout, so it is not tried again: check --tpm-key-password or ${TPM_KEY_PASSWORD_ENV_VAR}`;
-      this.#authFailure = new SignerError('TPM_AUTH_FAILED', message, { cause: error });
-      return this.#authFailure;
-    }
-    if (isSignerError(error, 'TPM_LOCKOUT')) {
-      return new SignerError('TPM_LOCKOUT', `the TPM at ${where} is in dictionary-attack lockout after too many wrong passwords and refuses to use ${this.description}: wait for the lockout to expire, or clear it with tpm2_dictionarylockout --clear-lockout`, { cause: error });
-    }
-    if (this.#location.kind === 'persistent' && isMissingObject(error, 1)) {
-      return new SignerError('KEY_NOT_FOUND', `there is no key at ${handleText(handle)} in the TPM at ${where} any more: list persistent keys with tpm2_getcap handles-persistent`, { cause: error });
-    }
-    const failure = tpmFailureOf(error);
-    if (failure !== undefined && !isMissingObject(error, 1)) {
-      return new SignerError('TPM_COMMAND_FAILED', `the TPM at ${where} refused to sign with ${this.description}: ${failure.responseCode.text}`, { cause: error });
-    }
-    return error;
   }
 
   #encode(signature: TpmSignature): Uint8Array {
@@ -434,42 +393,6 @@ class TpmKeySource implements KeySource {
       }
     }
   }
-}
-
-/** The TPM was not reached, so an object it holds may still be there to flush later. */
-function isConnectionFailure(error: unknown): boolean {
-  return isSignerError(error, 'TPM_TRANSPORT_FAILED') || isSignerError(error, 'TPM_UNAVAILABLE');
-}
-
-/** The TPM says the object behind handle number `position` does not exist (any more). */
-function isMissingObject(error: unknown, position: number): boolean {
-  const decoded = tpmFailureOf(error)?.responseCode;
-  if (decoded === undefined) return false;
-  if (decoded.base === TPM_RC.REFERENCE_H0 + position - 1) return true;
-  return decoded.base === TPM_RC.HANDLE && (decoded.handle === position || decoded.handle === undefined);
-}
-
-function hierarchyName(handle: number): string {
-  switch (handle) {
-    case TPM_RH.OWNER:
-      return 'owner';
-    case TPM_RH.ENDORSEMENT:
-      return 'endorsement';
-    case TPM_RH.PLATFORM:
-      return 'platform';
-    case TPM_RH.NULL:
-      return 'null';
-    default:
-      return hex8(handle);
-  }
-}
-
-function hex8(handle: number): string {
-  return `0x${(handle >>> 0).toString(16).padStart(8, '0')}`;
-}
-
-function handleText(handle: number): string {
-  return `handle:${hex8(handle)}`;
 }
 
 function pathKind(path: string): PathKind {

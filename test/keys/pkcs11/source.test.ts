@@ -177,7 +177,7 @@ t.test('bad input: one clear line naming the URI without its PIN', async (t) => 
       `pkcs11:token=${fixture.tokenLabel} matches 6 private keys: use one of ${([['ec-p256', '01'], ['ec-p384', '02'], ['rsa-2048', '03'], ['rsa-3072', '04'], ['always-auth', '05'], ['ed25519', '06']] as const).map(([name, id]) => keyUri(name, id)).join(' or ')}`],
     ['a key URI that matches two tokens', { keyUri: 'pkcs11:object=ec-p256?pin-value=123456' }, 'PKCS11_OBJECT_AMBIGUOUS',
       `--private-key pkcs11:object=ec-p256 matches 2 tokens, and a PIN is only tried on one: add one of ${fixture.tokenUri} or ${fixture.otherTokenUri}`],
-    ['no URI at all', { certificateUri: undefined, keyUri: undefined }, 'USAGE',
+    ['no URI at all', {}, 'USAGE',
       'a PKCS#11 key needs --private-key pkcs11:... or --certificate pkcs11:... (the key is then found by the certificate\'s id)'],
   ];
   for (const [name, overrides, code, message] of cases) {

@@ -1,0 +1,45 @@
+import { randomBytes } from 'node:crypto';
+import { open, rename, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+
+/**
+ * The private-file writer shared by the credential cache and `update`: credentials on disk are
+ * only ever written this way.
+ */
+/**
+ * Replaces `target` so that readers see the old file or the new one, never part of one: a
+ * temporary file beside it (O_EXCL, mode exactly 0600 whatever the umask), fsync, rename over
+ * the target, fsync of the directory. Errors are the file system's own (callers word them).
+ */
+export async function replacePrivateFile(target: string, data: string | Uint8Array): Promise<void> {
+  const directory = dirname(target);
+  const temporary = join(directory, `.${basename(target)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    const handle = await open(temporary, 'wx', 0o600);
+    try {
+      await handle.writeFile(data);
+      await handle.chmod(0o600);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temporary, target);
+  } catch (error) {
+    await unlink(temporary).catch(() => {});
+    throw error;
+  }
+  await syncDirectory(directory);
+}
+
+async function syncDirectory(directory: string): Promise<void> {
+  try {
+    const handle = await open(directory, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    // Some file systems refuse fsync on directories; the rename is still atomic.
+  }
+}

@@ -2,7 +2,7 @@ import { formatExpiration } from '../credentials/types.js';
 import type { CredentialsSnapshot } from '../credentials/refresher.js';
 import type { AuthorizationCheck } from './authorization.js';
 import { describeUnavailable } from './unavailable.js';
-import { hasHeader, headerValue, json, pathOf, type ServeHandler } from './types.js';
+import { hasHeader, headerValue, json, JSON_HEADERS, jsonBody, pathOf, renderedOncePerCredentials, type ServeHandler } from './types.js';
 
 /**
  * The container credentials endpoint (`AWS_CONTAINER_CREDENTIALS_FULL_URI`, as ECS and EKS Pod
@@ -20,6 +20,14 @@ export interface ContainerOptions {
 export const CONTAINER_PATH = '/v1/credentials';
 
 export function createContainerHandler(options: ContainerOptions): ServeHandler {
+  const body = renderedOncePerCredentials(({ credentials }) => jsonBody({
+    AccessKeyId: credentials.accessKeyId,
+    SecretAccessKey: credentials.secretAccessKey,
+    Token: credentials.sessionToken,
+    Expiration: formatExpiration(credentials.expiration),
+    AccountId: options.accountId,
+    RoleArn: options.roleArn,
+  }));
   return async (request) => {
     if (pathOf(request) !== options.path) return json(404, { code: 'NotFound', message: `no such path: credentials are served at ${options.path}` });
     if (request.method !== 'GET') return json(405, { code: 'MethodNotAllowed', message: 'use GET' }, { allow: 'GET' });
@@ -35,14 +43,6 @@ export function createContainerHandler(options: ContainerOptions): ServeHandler 
     } catch (error) {
       return json(500, { code: 'CredentialsUnavailable', message: describeUnavailable(error) });
     }
-    const { credentials } = snapshot;
-    return json(200, {
-      AccessKeyId: credentials.accessKeyId,
-      SecretAccessKey: credentials.secretAccessKey,
-      Token: credentials.sessionToken,
-      Expiration: formatExpiration(credentials.expiration),
-      AccountId: options.accountId,
-      RoleArn: options.roleArn,
-    });
+    return { status: 200, headers: JSON_HEADERS, body: body(snapshot) };
   };
 }

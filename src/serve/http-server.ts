@@ -15,7 +15,24 @@ export interface HttpServerOptions {
   readonly debug: DebugLog;
   /** Notices that always reach the log (a connection dropped for lack of a hop limit). */
   readonly log: (line: string) => void;
+  /** Slow-client limits; tests shorten them. */
+  readonly timeouts?: Partial<HttpTimeouts>;
 }
+
+/**
+ * How long a client may take. No endpoint here takes a body, so a request is its headers: a
+ * client that has not sent them within seconds is a stuck or hostile one (slowloris). Node
+ * enforces headersTimeout/requestTimeout only when it checks its connections, every 30 s by
+ * default: far too late under 1,000 half-open sockets, so the check runs every second.
+ */
+export interface HttpTimeouts {
+  readonly headersMs: number;
+  readonly requestMs: number;
+  readonly keepAliveMs: number;
+  readonly checkEveryMs: number;
+}
+
+export const DEFAULT_HTTP_TIMEOUTS: HttpTimeouts = Object.freeze({ headersMs: 5_000, requestMs: 5_000, keepAliveMs: 5_000, checkEveryMs: 1_000 });
 
 export interface RunningHttpServer {
   /** http://host:port/ with the port actually bound. */
@@ -33,7 +50,13 @@ export interface RunningHttpServer {
  * closed before any byte is answered. Request bodies are never read: no endpoint takes one.
  */
 export async function startHttpServer(options: HttpServerOptions): Promise<RunningHttpServer> {
-  const server = createServer({ requestTimeout: 15_000, headersTimeout: 10_000, keepAliveTimeout: 5_000 }, (request, response) => {
+  const timeouts = { ...DEFAULT_HTTP_TIMEOUTS, ...options.timeouts };
+  const server = createServer({
+    headersTimeout: timeouts.headersMs,
+    requestTimeout: timeouts.requestMs,
+    keepAliveTimeout: timeouts.keepAliveMs,
+    connectionsCheckingInterval: timeouts.checkEveryMs,
+  }, (request, response) => {
     void answer(request, response, options);
   });
   server.maxHeadersCount = 64;
@@ -85,7 +108,7 @@ async function answer(request: IncomingMessage, response: ServerResponse, option
   try {
     const result = await options.handler({ method: request.method ?? 'GET', url: request.url ?? '/', headers: request.headers });
     status = result.status;
-    response.writeHead(result.status, { ...result.headers, 'content-length': Buffer.byteLength(result.body) });
+    response.writeHead(result.status, { ...result.headers, 'content-length': result.body.length === 0 ? 0 : Buffer.byteLength(result.body) });
     response.end(result.body);
   } catch (error) {
     options.log(`internal error answering ${request.method ?? '?'} ${withoutQuery(request.url ?? '/')}: ${(error as Error).name}`);

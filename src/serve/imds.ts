@@ -2,7 +2,7 @@ import { formatExpiration } from '../credentials/types.js';
 import type { CredentialsSnapshot } from '../credentials/refresher.js';
 import { describeUnavailable } from './unavailable.js';
 import type { TokenStore } from './token-store.js';
-import { hasHeader, headerValue, json, pathOf, text, type ServeHandler, type ServeRequest, type ServeResponse } from './types.js';
+import { hasHeader, headerValue, json, JSON_HEADERS, jsonBody, pathOf, renderedOncePerCredentials, text, type ServeHandler, type ServeRequest, type ServeResponse } from './types.js';
 
 /**
  * An IMDSv2 endpoint as the AWS SDKs use it (FACTS.md section 5): a session token from
@@ -26,6 +26,7 @@ const MAX_TOKEN_TTL_SECONDS = 21_600;
 const CREDENTIALS_TREES = ['/latest/meta-data/iam/security-credentials', '/latest/meta-data/iam/security-credentials-extended'] as const;
 
 export function createImdsHandler(options: ImdsOptions): ServeHandler {
+  const bodies = renderedOncePerCredentials((snapshot) => ({ classic: credentialsBody(snapshot, undefined), extended: credentialsBody(snapshot, options.accountId) }));
   return async (request) => {
     const path = pathOf(request);
     if (path === TOKEN_PATH || path === `${TOKEN_PATH}/`) return issueToken(request, options.tokens);
@@ -41,7 +42,7 @@ export function createImdsHandler(options: ImdsOptions): ServeHandler {
     for (const tree of CREDENTIALS_TREES) {
       if (path === tree || path === `${tree}/`) return text(200, options.roleName, ttlHeader);
       if (path === `${tree}/${options.roleName}` || path === `${tree}/${options.roleName}/`) {
-        return credentialsResponse(options, tree.endsWith('-extended'), ttlHeader);
+        return credentialsResponse(options, bodies, tree.endsWith('-extended'), ttlHeader);
       }
     }
     return text(404, 'Not Found', ttlHeader);
@@ -60,18 +61,32 @@ function issueToken(request: ServeRequest, tokens: TokenStore): ServeResponse {
   if (seconds < 1 || seconds > MAX_TOKEN_TTL_SECONDS) {
     return text(400, `Bad Request: ${TOKEN_TTL_HEADER} must be from 1 to ${MAX_TOKEN_TTL_SECONDS}`);
   }
-  return text(200, tokens.issue(seconds), { [TOKEN_TTL_HEADER]: String(seconds) });
+  const token = tokens.issue(seconds);
+  // Full of valid tokens: refusing keeps every token already handed out good (a flood of PUTs
+  // must not log clients out). SDKs retry a 429.
+  if (token === undefined) return text(429, `Too Many Requests: ${tokens.capacity} session tokens are in use; retry when some expire (tokens already issued stay valid)`, { 'retry-after': '1' });
+  return text(200, token, { [TOKEN_TTL_HEADER]: String(seconds) });
 }
 
-async function credentialsResponse(options: ImdsOptions, extended: boolean, headers: Record<string, string>): Promise<ServeResponse> {
+async function credentialsResponse(options: ImdsOptions, bodies: (snapshot: CredentialsSnapshot) => ImdsBodies, extended: boolean, headers: Record<string, string>): Promise<ServeResponse> {
   let snapshot: CredentialsSnapshot;
   try {
     snapshot = await options.credentials();
   } catch (error) {
     return json(500, { Code: 'CredentialsUnavailable', Message: describeUnavailable(error) }, headers);
   }
+  const rendered = bodies(snapshot);
+  return { status: 200, headers: { ...JSON_HEADERS, ...headers }, body: extended ? rendered.extended : rendered.classic };
+}
+
+interface ImdsBodies {
+  readonly classic: string;
+  readonly extended: string;
+}
+
+function credentialsBody(snapshot: CredentialsSnapshot, accountId: string | undefined): string {
   const { credentials, obtainedAt } = snapshot;
-  return json(200, {
+  return jsonBody({
     Code: 'Success',
     LastUpdated: formatExpiration(obtainedAt),
     Type: 'AWS-HMAC',
@@ -79,6 +94,6 @@ async function credentialsResponse(options: ImdsOptions, extended: boolean, head
     SecretAccessKey: credentials.secretAccessKey,
     Token: credentials.sessionToken,
     Expiration: formatExpiration(credentials.expiration),
-    ...(extended ? { AccountId: options.accountId } : {}),
-  }, headers);
+    ...(accountId !== undefined ? { AccountId: accountId } : {}),
+  });
 }

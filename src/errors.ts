@@ -65,6 +65,8 @@ export type SignerErrorCode =
   | 'HARDENING_UNAVAILABLE'
   // emulator
   | 'EMULATOR_CONFIG_INVALID'
+  // the user pressed Ctrl-C at a prompt (exit 130, as a shell reports SIGINT)
+  | 'INTERRUPTED'
   // last resort; the CLI prints it with a hint to rerun with --debug
   | 'INTERNAL';
 

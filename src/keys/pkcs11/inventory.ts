@@ -6,14 +6,13 @@ import type { SecretIO } from '../secret.js';
 import type { Pkcs11KeySpec } from '../spec.js';
 import { CKA, CKK } from './constants.js';
 import { describePrivateKey, privateKeyAttributes, publicKeyFromAttributes } from './key.js';
-import { parseUriOption } from './lookup.js';
+import { listTokensOrExplain, parseUriOption } from './lookup.js';
 import { acquireModule, type LoadedModule } from './module.js';
 import { resolveModulePath, type ModuleSearch } from './module-path.js';
 import { login, pinSecretSpec } from './pin.js';
 import {
   closeSession,
   findObjects,
-  listTokens,
   objectUri,
   openSession,
   tokenMatches,
@@ -86,7 +85,7 @@ export async function listPkcs11Inventory(options: InventoryOptions): Promise<Mo
 
 async function inventoryOf(loaded: LoadedModule, filter: Pkcs11Uri, options: InventoryOptions): Promise<ModuleInventory> {
   const info = loaded.library();
-  const tokens = listTokens(loaded, true).filter((token) => tokenMatches(filter, token, () => info));
+  const tokens = listTokensOrExplain(loaded, true, loaded.path).filter((token) => tokenMatches(filter, token, () => info));
   if (options.login && tokens.length !== 1) {
     const found = tokens.map((t) => formatPkcs11Uri(tokenUri(t)));
     const next = found.length === 0 ? 'run `roles-anywhere-signer list` without --login to see the tokens' : 'pass one of them';

@@ -53,17 +53,21 @@ const SMART_CARD_STACK_DOWN = new Set(['CKR_DEVICE_ERROR', 'CKR_GENERAL_ERROR', 
 /** What to check when a module reaches no token at all: for smart cards, the PC/SC stack. */
 export const NO_READER_HINT = 'for a smart card or YubiKey this usually means no reader is connected, pcscd is not running, or no card is inserted: check with `pcsc_scan` (or `systemctl status pcscd`), plug the key in, and try again';
 
-export function matchingTokens(loaded: LoadedModule, uri: Pkcs11Uri): { readonly all: TokenSlot[]; readonly matching: TokenSlot[] } {
-  let all: TokenSlot[];
+/** The module's tokens; a module that cannot list any (the smart-card stack is down) says what to check. */
+export function listTokensOrExplain(loaded: LoadedModule, withSlotInfo: boolean, where: string): TokenSlot[] {
   try {
-    all = listTokens(loaded, needsSlotInfo(uri));
+    return listTokens(loaded, withSlotInfo);
   } catch (error) {
     const ckr = ckrOf(error);
     if (ckr !== undefined && SMART_CARD_STACK_DOWN.has(ckr)) {
       throw new SignerError('PKCS11_DEVICE_ERROR', `the PKCS#11 module ${loaded.path} cannot reach any token (${ckr}): ${NO_READER_HINT}`, { cause: error });
     }
-    throw tokenFailure(`listing the tokens of ${loaded.path}`, redactPkcs11Uri(uri), error);
+    throw tokenFailure(`listing the tokens of ${loaded.path}`, where, error);
   }
+}
+
+export function matchingTokens(loaded: LoadedModule, uri: Pkcs11Uri): { readonly all: TokenSlot[]; readonly matching: TokenSlot[] } {
+  const all = listTokensOrExplain(loaded, needsSlotInfo(uri), redactPkcs11Uri(uri));
   return { all, matching: all.filter((token) => tokenMatches(uri, token, () => loaded.library())) };
 }
 

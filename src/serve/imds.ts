@@ -61,11 +61,7 @@ function issueToken(request: ServeRequest, tokens: TokenStore): ServeResponse {
   if (seconds < 1 || seconds > MAX_TOKEN_TTL_SECONDS) {
     return text(400, `Bad Request: ${TOKEN_TTL_HEADER} must be from 1 to ${MAX_TOKEN_TTL_SECONDS}`);
   }
-  const token = tokens.issue(seconds);
-  // Full of valid tokens: refusing keeps every token already handed out good (a flood of PUTs
-  // must not log clients out). SDKs retry a 429.
-  if (token === undefined) return text(429, `Too Many Requests: ${tokens.capacity} session tokens are in use; retry when some expire (tokens already issued stay valid)`, { 'retry-after': '1' });
-  return text(200, token, { [TOKEN_TTL_HEADER]: String(seconds) });
+  return text(200, tokens.issue(seconds), { [TOKEN_TTL_HEADER]: String(seconds) });
 }
 
 async function credentialsResponse(options: ImdsOptions, bodies: (snapshot: CredentialsSnapshot) => ImdsBodies, extended: boolean, headers: Record<string, string>): Promise<ServeResponse> {

@@ -77,6 +77,11 @@ export interface Refresher {
   get(): Promise<CredentialsSnapshot>;
   /** Usable credentials without waiting, or undefined. */
   current(): CredentialsSnapshot | undefined;
+  /**
+   * get() without a promise when it can answer from memory: usable credentials, starting the
+   * due refresh in the background as get() does; undefined when the caller must await get().
+   */
+  getNow(): CredentialsSnapshot | undefined;
   /** Starts a refresh now unless one is in flight or the interval forbids it; never rejects. */
   refreshNow(): Promise<void>;
   stats(): RefresherStats;
@@ -259,6 +264,14 @@ export function createRefresher(options: RefresherOptions): Refresher {
     current() {
       const current = usable(now());
       return current === undefined ? undefined : snapshot(current);
+    },
+
+    getNow() {
+      const at = now();
+      const current = usable(at);
+      if (current === undefined) return undefined;
+      if (at >= current.refreshAt && at >= nextAttemptAt()) void attempt().catch(() => {});
+      return snapshot(current);
     },
 
     async refreshNow() {

@@ -1,10 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { SignerError } from '../errors.js';
-import type { DebugLog } from '../debug.js';
+import { silent, type DebugLog } from '../debug.js';
 import type { NativeAddon } from '../native.js';
 import { urlHost, type BindPlan } from './bind.js';
-import { withoutQuery, type ServeHandler } from './types.js';
+import { withoutQuery, type ServeHandler, type ServeResponse } from './types.js';
 
 export interface HttpServerOptions {
   readonly bind: BindPlan;
@@ -57,7 +57,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     keepAliveTimeout: timeouts.keepAliveMs,
     connectionsCheckingInterval: timeouts.checkEveryMs,
   }, (request, response) => {
-    void answer(request, response, options);
+    answer(request, response, options);
   });
   server.maxHeadersCount = 64;
   if (options.hopLimit !== undefined) {
@@ -102,21 +102,38 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   };
 }
 
-async function answer(request: IncomingMessage, response: ServerResponse, options: HttpServerOptions): Promise<void> {
+function answer(request: IncomingMessage, response: ServerResponse, options: HttpServerOptions): void {
   request.resume();
-  let status = 500;
+  let result: ServeResponse | Promise<ServeResponse>;
   try {
-    const result = await options.handler({ method: request.method ?? 'GET', url: request.url ?? '/', headers: request.headers });
-    status = result.status;
-    response.writeHead(result.status, { ...result.headers, 'content-length': result.body.length === 0 ? 0 : Buffer.byteLength(result.body) });
+    result = options.handler({ method: request.method ?? 'GET', url: request.url ?? '/', headers: request.headers });
+  } catch (error) {
+    fail(request, response, options, error);
+    return;
+  }
+  // Most answers come from memory: sent in this tick, no promise in between.
+  if (result instanceof Promise) result.then((settled) => send(request, response, options, settled), (error: unknown) => fail(request, response, options, error));
+  else send(request, response, options, result);
+}
+
+function send(request: IncomingMessage, response: ServerResponse, options: HttpServerOptions, result: ServeResponse): void {
+  try {
+    response.writeHead(result.status, { ...result.headers, 'content-length': Buffer.byteLength(result.body) });
     response.end(result.body);
   } catch (error) {
-    options.log(`internal error answering ${request.method ?? '?'} ${withoutQuery(request.url ?? '/')}: ${(error as Error).name}`);
-    if (!response.headersSent) response.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
-    response.end('Internal Server Error');
+    fail(request, response, options, error);
+    return;
   }
-  // Paths carry no secrets (tokens travel in headers); headers are never logged.
-  options.debug(`${request.method ?? '?'} ${withoutQuery(request.url ?? '/')} -> ${status}`);
+  // Paths carry no secrets (tokens travel in headers); headers are never logged. The line is
+  // only built under --debug: no per-request work that nobody reads.
+  if (options.debug !== silent) options.debug(`${request.method ?? '?'} ${withoutQuery(request.url ?? '/')} -> ${result.status}`);
+}
+
+function fail(request: IncomingMessage, response: ServerResponse, options: HttpServerOptions, error: unknown): void {
+  options.log(`internal error answering ${request.method ?? '?'} ${withoutQuery(request.url ?? '/')}: ${(error as Error).name}`);
+  if (!response.headersSent) response.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
+  response.end('Internal Server Error');
+  if (options.debug !== silent) options.debug(`${request.method ?? '?'} ${withoutQuery(request.url ?? '/')} -> 500`);
 }
 
 /** node:net keeps the descriptor on its internal handle; there is no public accessor. */

@@ -13,6 +13,8 @@ import { hasHeader, headerValue, json, JSON_HEADERS, jsonBody, pathOf, renderedO
 export interface ImdsOptions {
   readonly tokens: TokenStore;
   readonly credentials: () => Promise<CredentialsSnapshot>;
+  /** Usable credentials in memory, without waiting (the refresher's getNow()); else `credentials` is awaited. */
+  readonly current?: () => CredentialsSnapshot | undefined;
   /** The role's name (last path segment of the role ARN), listed as the instance profile role. */
   readonly roleName: string;
   readonly accountId: string;
@@ -27,7 +29,7 @@ const CREDENTIALS_TREES = ['/latest/meta-data/iam/security-credentials', '/lates
 
 export function createImdsHandler(options: ImdsOptions): ServeHandler {
   const bodies = renderedOncePerCredentials((snapshot) => ({ classic: credentialsBody(snapshot, undefined), extended: credentialsBody(snapshot, options.accountId) }));
-  return async (request) => {
+  return (request) => {
     const path = pathOf(request);
     if (path === TOKEN_PATH || path === `${TOKEN_PATH}/`) return issueToken(request, options.tokens);
     if (!path.startsWith('/latest/meta-data/')) return text(404, 'Not Found');
@@ -64,15 +66,14 @@ function issueToken(request: ServeRequest, tokens: TokenStore): ServeResponse {
   return text(200, tokens.issue(seconds), { [TOKEN_TTL_HEADER]: String(seconds) });
 }
 
-async function credentialsResponse(options: ImdsOptions, bodies: (snapshot: CredentialsSnapshot) => ImdsBodies, extended: boolean, headers: Record<string, string>): Promise<ServeResponse> {
-  let snapshot: CredentialsSnapshot;
-  try {
-    snapshot = await options.credentials();
-  } catch (error) {
-    return json(500, { Code: 'CredentialsUnavailable', Message: describeUnavailable(error) }, headers);
-  }
-  const rendered = bodies(snapshot);
-  return { status: 200, headers: { ...JSON_HEADERS, ...headers }, body: extended ? rendered.extended : rendered.classic };
+function credentialsResponse(options: ImdsOptions, bodies: (snapshot: CredentialsSnapshot) => ImdsBodies, extended: boolean, headers: Record<string, string>): ServeResponse | Promise<ServeResponse> {
+  const answer = (snapshot: CredentialsSnapshot): ServeResponse => {
+    const rendered = bodies(snapshot);
+    return { status: 200, headers: { ...JSON_HEADERS, ...headers }, body: extended ? rendered.extended : rendered.classic };
+  };
+  const current = options.current?.();
+  if (current !== undefined) return answer(current);
+  return options.credentials().then(answer, (error: unknown) => json(500, { Code: 'CredentialsUnavailable', Message: describeUnavailable(error) }, headers));
 }
 
 interface ImdsBodies {

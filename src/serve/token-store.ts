@@ -1,10 +1,13 @@
-import { createHmac, randomBytes as nodeRandomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, randomBytes as nodeRandomBytes, timingSafeEqual } from 'node:crypto';
 
 /**
  * IMDSv2 session tokens, kept nowhere: a token carries its own expiry and a MAC over it under a
- * key made at start and never shown (expiry: 8 bytes, nonce: 8 random bytes, HMAC-SHA256: 32
- * bytes, base64url). Checking one recomputes the MAC and compares fixed-length MACs in constant
- * time, so answer times say nothing about it.
+ * key made at start and never shown (expiry: 8 bytes, serial: 8 bytes, HMAC-SHA256: 32 bytes,
+ * base64url). The serial only makes each token unique (a counter from a random start); the
+ * MAC makes it unforgeable. Checking one compares fixed-length MACs in constant time, so answer
+ * times say nothing about it. The MACs of recently checked tokens are remembered by their
+ * public part (expiry and serial), so an SDK reusing its token does not cost an HMAC per
+ * request; the memory is bounded (emptied when full).
  *
  * With no store, nothing can be evicted: a token stays good for its whole TTL however many are
  * requested, so a flood of PUTs cannot log a client out (issue 10 item 13), issuing and
@@ -30,18 +33,22 @@ const TOKEN_BYTES = EXPIRY_BYTES + NONCE_BYTES + MAC_BYTES;
 const TOKEN_LENGTH = Math.ceil((TOKEN_BYTES * 4) / 3);
 const TOKEN_SHAPE = /^[A-Za-z0-9_-]+$/;
 const KEY_BYTES = 32;
+const REMEMBERED_MACS = 4096;
 
 export function createTokenStore(options: TokenStoreOptions): TokenStore {
   const random = options.randomBytes ?? nodeRandomBytes;
-  const key = random(KEY_BYTES);
+  const key = createSecretKey(random(KEY_BYTES));
   const mac = (signed: Uint8Array): Buffer => createHmac('sha256', key).update(signed).digest();
   const now = () => options.clock().getTime();
+  let serial = random(NONCE_BYTES).readBigUInt64BE(0);
+  const remembered = new Map<string, Buffer>();
 
   return {
     issue(ttlSeconds) {
       const token = Buffer.alloc(TOKEN_BYTES);
       token.writeBigUInt64BE(BigInt(now() + ttlSeconds * 1000), 0);
-      random(NONCE_BYTES).copy(token, EXPIRY_BYTES);
+      serial = BigInt.asUintN(64, serial + 1n);
+      token.writeBigUInt64BE(serial, EXPIRY_BYTES);
       mac(token.subarray(0, EXPIRY_BYTES + NONCE_BYTES)).copy(token, EXPIRY_BYTES + NONCE_BYTES);
       return token.toString('base64url');
     },
@@ -51,7 +58,13 @@ export function createTokenStore(options: TokenStoreOptions): TokenStore {
       const raw = Buffer.from(token, 'base64url');
       if (raw.length !== TOKEN_BYTES) return undefined;
       const signed = raw.subarray(0, EXPIRY_BYTES + NONCE_BYTES);
-      if (!timingSafeEqual(mac(signed), raw.subarray(EXPIRY_BYTES + NONCE_BYTES))) return undefined;
+      const id = signed.toString('hex');
+      const known = remembered.get(id);
+      if (!timingSafeEqual(known ?? mac(signed), raw.subarray(EXPIRY_BYTES + NONCE_BYTES))) return undefined;
+      if (known === undefined) {
+        if (remembered.size >= REMEMBERED_MACS) remembered.clear();
+        remembered.set(id, Buffer.from(raw.subarray(EXPIRY_BYTES + NONCE_BYTES)));
+      }
       const left = Number(raw.readBigUInt64BE(0)) - now();
       if (left <= 0) return undefined;
       return Math.max(1, Math.floor(left / 1000));

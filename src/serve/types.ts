@@ -15,8 +15,11 @@ export interface ServeResponse {
   readonly body: string;
 }
 
-/** A credential endpoint (IMDSv2 or container) as a pure function of the request. */
-export type ServeHandler = (request: ServeRequest) => Promise<ServeResponse>;
+/**
+ * A credential endpoint (IMDSv2 or container) as a pure function of the request. It answers
+ * at once when it can (credentials in memory): a promise only when it has to wait.
+ */
+export type ServeHandler = (request: ServeRequest) => ServeResponse | Promise<ServeResponse>;
 
 export function headerValue(request: ServeRequest, name: string): string | undefined {
   const value = request.headers[name];

@@ -5,9 +5,10 @@ import { createHmac, createSecretKey, randomBytes as nodeRandomBytes, timingSafe
  * key made at start and never shown (expiry: 8 bytes, serial: 8 bytes, HMAC-SHA256: 32 bytes,
  * base64url). The serial only makes each token unique (a counter from a random start); the
  * MAC makes it unforgeable. Checking one compares fixed-length MACs in constant time, so answer
- * times say nothing about it. The MACs of recently checked tokens are remembered by their
- * public part (expiry and serial), so an SDK reusing its token does not cost an HMAC per
- * request; the memory is bounded (emptied when full).
+ * times say nothing about it. The MACs of recently issued and checked tokens are remembered by
+ * their public part (expiry and serial), so an SDK using its token does not cost an HMAC per
+ * request; the memory is bounded (emptied when full), and a token forgotten is simply checked
+ * by its MAC again.
  *
  * With no store, nothing can be evicted: a token stays good for its whole TTL however many are
  * requested, so a flood of PUTs cannot log a client out (issue 10 item 13), issuing and
@@ -42,6 +43,10 @@ export function createTokenStore(options: TokenStoreOptions): TokenStore {
   const now = () => options.clock().getTime();
   let serial = random(NONCE_BYTES).readBigUInt64BE(0);
   const remembered = new Map<string, Buffer>();
+  const remember = (id: string, tag: Buffer): void => {
+    if (remembered.size >= REMEMBERED_MACS) remembered.clear();
+    remembered.set(id, tag);
+  };
 
   return {
     issue(ttlSeconds) {
@@ -49,7 +54,11 @@ export function createTokenStore(options: TokenStoreOptions): TokenStore {
       token.writeBigUInt64BE(BigInt(now() + ttlSeconds * 1000), 0);
       serial = BigInt.asUintN(64, serial + 1n);
       token.writeBigUInt64BE(serial, EXPIRY_BYTES);
-      mac(token.subarray(0, EXPIRY_BYTES + NONCE_BYTES)).copy(token, EXPIRY_BYTES + NONCE_BYTES);
+      const signed = token.subarray(0, EXPIRY_BYTES + NONCE_BYTES);
+      const tag = mac(signed);
+      tag.copy(token, EXPIRY_BYTES + NONCE_BYTES);
+      // An SDK uses a token right after asking for it: its check then needs no HMAC.
+      remember(signed.toString('hex'), tag);
       return token.toString('base64url');
     },
 
@@ -61,10 +70,7 @@ export function createTokenStore(options: TokenStoreOptions): TokenStore {
       const id = signed.toString('hex');
       const known = remembered.get(id);
       if (!timingSafeEqual(known ?? mac(signed), raw.subarray(EXPIRY_BYTES + NONCE_BYTES))) return undefined;
-      if (known === undefined) {
-        if (remembered.size >= REMEMBERED_MACS) remembered.clear();
-        remembered.set(id, Buffer.from(raw.subarray(EXPIRY_BYTES + NONCE_BYTES)));
-      }
+      if (known === undefined) remember(id, Buffer.from(raw.subarray(EXPIRY_BYTES + NONCE_BYTES)));
       const left = Number(raw.readBigUInt64BE(0)) - now();
       if (left <= 0) return undefined;
       return Math.max(1, Math.floor(left / 1000));

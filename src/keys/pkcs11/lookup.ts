@@ -152,14 +152,16 @@ function searchOrFail(session: Session, type: TokenObject['type'], match: Object
 }
 
 /**
- * True when a key URI names something the token shows without a login (a certificate or a
- * public key with that label/id), or when the token shows nothing at all without one. False
- * means: the token lists its public objects, and none matches, so a login would be a PIN
- * spent on a key that is not there.
+ * False when a key URI's id= names nothing the token shows without a login (no certificate or
+ * public key with that CKA_ID) while the token does show such objects: a login would spend a
+ * PIN on a key that is not there. Only the id is telling: key pairs and their certificates
+ * share a CKA_ID on every token, but not always a label (ykcs11 and OpenSC label a slot's
+ * private key, public key and certificate differently), so a label alone never skips the login.
  */
 export function mayHoldPrivateKey(session: Session, match: ObjectMatch, where: string): boolean {
-  if (match.object === undefined && match.id === undefined) return true;
-  if (searchOrFail(session, 'public', match, where).length > 0 || searchOrFail(session, 'cert', match, where).length > 0) return true;
+  if (match.id === undefined) return true;
+  const byId = { id: match.id };
+  if (searchOrFail(session, 'public', byId, where).length > 0 || searchOrFail(session, 'cert', byId, where).length > 0) return true;
   return searchOrFail(session, 'public', {}, where).length === 0 && searchOrFail(session, 'cert', {}, where).length === 0;
 }
 

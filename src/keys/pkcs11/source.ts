@@ -1,4 +1,4 @@
-import { X509Certificate } from 'node:crypto';
+import { X509Certificate, type KeyObject } from 'node:crypto';
 import { silent, type DebugLog } from '../../debug.js';
 import { assembleChain } from '../../certs/chain.js';
 import { SignerError } from '../../errors.js';
@@ -102,7 +102,7 @@ export async function openPkcs11KeySource(spec: Pkcs11KeySpec, options: Pkcs11So
       sessions.add(session);
     }
     if (certificate === undefined && keyUri !== undefined && !mayHoldPrivateKey(session, keyUri, where)) {
-      throw new SignerError('PKCS11_OBJECT_NOT_FOUND', `no key matches ${where} on ${describeToken(token)}: the token shows no certificate or public key with that ${keyUri.object !== undefined ? 'label' : 'id'}, so no PIN was asked; run \`roles-anywhere-signer list\` to see its objects as URIs`);
+      throw new SignerError('PKCS11_OBJECT_NOT_FOUND', `no key matches ${where} on ${describeToken(token)}: the token shows no certificate or public key with that id, so no PIN was asked; run \`roles-anywhere-signer list\` to see its objects as URIs`);
     }
 
     keptPin = await login(session, 'user', pinSecretSpec(spec.pin, context.uris, token), where, options.secretIO, spec.reusePin);
@@ -216,7 +216,7 @@ function findPrivateKey(session: Session, token: TokenSlot, keyUri: Pkcs11Uri | 
 }
 
 /** What can be told without a signature: same type, same curve, and (RSA, EC with a point) the same public key. */
-function keyFitsCertificate(key: PrivateKeyInfo, certificateKey: import('node:crypto').KeyObject, certificateDer: Uint8Array): boolean {
+function keyFitsCertificate(key: PrivateKeyInfo, certificateKey: KeyObject, certificateDer: Uint8Array): boolean {
   if (key.publicKey !== undefined) return publicKeyMatchesCertificate(key.publicKey, certificateDer);
   const certificateType = certificateKey.asymmetricKeyType === 'rsa' ? 'RSA' : certificateKey.asymmetricKeyType === 'ec' ? 'EC' : undefined;
   if (certificateType !== key.keyType) return false;

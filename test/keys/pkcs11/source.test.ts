@@ -170,7 +170,7 @@ t.test('bad input: one clear line naming the URI without its PIN', async (t) => 
     ['a key that is not the certificate\'s', { certificateUri: `pkcs11:token=${fixture.tokenLabel};object=ec-p256;type=cert`, keyUri: `pkcs11:token=${fixture.tokenLabel};object=rsa-2048` }, 'CERT_KEY_MISMATCH',
       `the private key ${keyUri('rsa-2048', '03')} does not belong to the certificate ${certUri('ec-p256', '01')} (their public keys differ): pass the key that was certified`],
     ['a key URI that matches no key', { keyUri: `pkcs11:token=${fixture.tokenLabel};object=nothing-here` }, 'PKCS11_OBJECT_NOT_FOUND',
-      `no key matches pkcs11:token=${fixture.tokenLabel};object=nothing-here on token "${fixture.tokenLabel}" (serial ${fixture.tokenSerial}): the token shows no certificate or public key with that label, so no PIN was asked; run \`roles-anywhere-signer list\` to see its objects as URIs`],
+      `no private key matches pkcs11:token=${fixture.tokenLabel};object=nothing-here on token "${fixture.tokenLabel}" (serial ${fixture.tokenSerial}) (searched after login): run \`roles-anywhere-signer list --login\` to see the keys as URIs`],
     ['a key URI that names no key, on a token that also holds a key of an unusable type', { keyUri: `pkcs11:token=${fixture.tokenLabel}` }, 'PKCS11_OBJECT_AMBIGUOUS',
       `pkcs11:token=${fixture.tokenLabel} matches 6 private keys: use one of ${([['ec-p256', '01'], ['ec-p384', '02'], ['rsa-2048', '03'], ['rsa-3072', '04'], ['always-auth', '05'], ['ed25519', '06']] as const).map(([name, id]) => keyUri(name, id)).join(' or ')}`],
     ['a key URI that matches two tokens', { keyUri: 'pkcs11:object=ec-p256?pin-value=123456' }, 'PKCS11_OBJECT_AMBIGUOUS',
@@ -267,13 +267,11 @@ t.test('a session that dies is reopened once, with a new login, and the signatur
   t.same(reads, [`file:${pinFile}`, `file:${pinFile}`], 'one more PIN read, for the new session\'s login');
 });
 
-t.test('a URI that names nothing on the token says so without asking for a PIN', async (t) => {
+t.test('a URI that names nothing on the token says so without asking for a PIN (a key by its id; a label alone still needs the login)', async (t) => {
   const token = `token "${fixture.tokenLabel}" (serial ${fixture.tokenSerial})`;
   const cases: [string, Partial<Pkcs11KeySpec>, string][] = [
     ['certificate URI', { certificateUri: `pkcs11:token=${fixture.tokenLabel};object=nope` },
       `no certificate matches pkcs11:token=${fixture.tokenLabel};object=nope: run \`roles-anywhere-signer list\` to see the certificates on your tokens as URIs`],
-    ['key URI', { keyUri: `pkcs11:token=${fixture.tokenLabel};object=nope` },
-      `no key matches pkcs11:token=${fixture.tokenLabel};object=nope on ${token}: the token shows no certificate or public key with that label, so no PIN was asked; run \`roles-anywhere-signer list\` to see its objects as URIs`],
     ['key URI by id', { keyUri: `pkcs11:token=${fixture.tokenLabel};id=%7f` },
       `no key matches pkcs11:token=${fixture.tokenLabel};id=%7F on ${token}: the token shows no certificate or public key with that id, so no PIN was asked; run \`roles-anywhere-signer list\` to see its objects as URIs`],
   ];

@@ -29,6 +29,7 @@ export type SignerErrorCode =
   | 'SECRET_UNAVAILABLE'
   | 'SECRET_SOURCE_INVALID'
   // PKCS#11
+  | 'PKCS11_UNAVAILABLE'
   | 'PKCS11_URI_INVALID'
   | 'PKCS11_MODULE_LOAD_FAILED'
   | 'PKCS11_TOKEN_NOT_FOUND'
@@ -72,6 +73,8 @@ export type SignerErrorCode =
   | 'HARDENING_UNAVAILABLE'
   // emulator
   | 'EMULATOR_CONFIG_INVALID'
+  // the user pressed Ctrl-C at a prompt (exit 130, as a shell reports SIGINT)
+  | 'INTERRUPTED'
   // last resort; the CLI prints it with a hint to rerun with --debug
   | 'INTERNAL';
 

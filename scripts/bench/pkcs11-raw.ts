@@ -1,6 +1,6 @@
 /**
  * The token's own limit, for comparison with the PKCS#11 KeySource: a bare pkcs11js loop of
- * C_SignInit + C_Sign on one logged-in session, no graphene, no URI lookup, no DER conversion.
+ * C_SignInit + C_Sign on one logged-in session, no KeySource, no URI lookup, no DER conversion.
  * Run as a child by the bench (a second C_Initialize of the same module in the bench process
  * would collide with the KeySource's):
  *

@@ -27,7 +27,7 @@ const KEYS = [
 const BOUNDS: RateBounds = { maxMs: 1500, maxOperations: 50_000, warmupOperations: 20 };
 
 /**
- * SoftHSM through the PKCS#11 KeySource (graphene-pk11 over pkcs11js, async C_Sign, one login)
+ * SoftHSM through the PKCS#11 KeySource (pkcs11js called directly, async C_Sign, one login)
  * beside a bare pkcs11js C_Sign loop on the same key, and a cold credential-process with a
  * pkcs11: URI (module load, C_Initialize, login, object search, sign, CreateSession).
  */

@@ -36,7 +36,8 @@ function report(error: unknown, debug: boolean): number {
         cause = cause instanceof Error ? cause.cause : undefined;
       }
     }
-    return error.code === 'USAGE' ? 2 : 1;
+    // 130 = 128 + SIGINT: what a shell reports for Ctrl-C, so scripts can tell it from a failure.
+    return error.code === 'USAGE' ? 2 : error.code === 'INTERRUPTED' ? 130 : 1;
   }
   process.stderr.write(`roles-anywhere-signer: unexpected error (${toTerminalText(describeCause(error).split('\n')[0] ?? '')}): rerun with --debug and report it\n`);
   if (debug && error instanceof Error && error.stack !== undefined) process.stderr.write(`${error.stack}\n`);

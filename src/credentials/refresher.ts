@@ -11,7 +11,10 @@ import { formatExpiration, type Credentials } from './types.js';
  * - a failed refresh never discards the last good credentials; they are handed out until they
  *   are no longer usable, and only then does `get` fail (CREDENTIALS_UNAVAILABLE);
  * - attempts are spaced by a minimum interval that doubles after each failure (capped), so a
- *   broken endpoint or a hardware key is not hammered, and CreateSession's 10 TPS quota is safe.
+ *   broken endpoint or a hardware key is not hammered, and CreateSession's 10 TPS quota is safe;
+ * - but once the last good credentials are gone or nearly so (clients are failing), retries
+ *   come faster: 1 s doubling to at most 8 s, stretched by up to half at random so a fleet
+ *   does not retry in step, so service resumes within seconds of the endpoint's return.
  *
  * Pure apart from what is passed in: the clock, the timers and the random source.
  */
@@ -32,6 +35,12 @@ export interface RefresherOptions {
   readonly maxBackoffMs?: number;
   /** Credentials with less than this left count as expired; default 60 s. */
   readonly usableMarginMs?: number;
+  /** With less than this left (or nothing usable), failed attempts retry fast; default 5 minutes (the JS SDK's refresh window). */
+  readonly urgentWindowMs?: number;
+  /** First fast retry interval; default 1 s. Doubles after each failure up to urgentMaxBackoffMs. */
+  readonly urgentMinIntervalMs?: number;
+  /** Ceiling of the fast retry interval before jitter; default 8 s. */
+  readonly urgentMaxBackoffMs?: number;
   /** Refresh on a timer (serve, update) rather than only when asked (SDK provider). */
   readonly background?: boolean;
   /** Secret-free notices for logs: refreshed, failed, scheduled. */
@@ -68,6 +77,11 @@ export interface Refresher {
   get(): Promise<CredentialsSnapshot>;
   /** Usable credentials without waiting, or undefined. */
   current(): CredentialsSnapshot | undefined;
+  /**
+   * get() without a promise when it can answer from memory: usable credentials, starting the
+   * due refresh in the background as get() does; undefined when the caller must await get().
+   */
+  getNow(): CredentialsSnapshot | undefined;
   /** Starts a refresh now unless one is in flight or the interval forbids it; never rejects. */
   refreshNow(): Promise<void>;
   stats(): RefresherStats;
@@ -80,6 +94,11 @@ const DEFAULT_JITTER_MS = 5 * 60_000;
 const DEFAULT_MIN_INTERVAL_MS = 10_000;
 const DEFAULT_MAX_BACKOFF_MS = 5 * 60_000;
 const DEFAULT_USABLE_MARGIN_MS = 60_000;
+const DEFAULT_URGENT_WINDOW_MS = 5 * 60_000;
+const DEFAULT_URGENT_MIN_INTERVAL_MS = 1_000;
+const DEFAULT_URGENT_MAX_BACKOFF_MS = 8_000;
+// Fast retries are stretched by a random factor in [1, 1.5).
+const URGENT_JITTER = 0.5;
 
 const realTimers: Timers = {
   setTimeout: (callback, ms) => {
@@ -104,6 +123,9 @@ export function createRefresher(options: RefresherOptions): Refresher {
   const minIntervalMs = options.minIntervalMs ?? DEFAULT_MIN_INTERVAL_MS;
   const maxBackoffMs = Math.max(options.maxBackoffMs ?? DEFAULT_MAX_BACKOFF_MS, minIntervalMs);
   const usableMarginMs = options.usableMarginMs ?? DEFAULT_USABLE_MARGIN_MS;
+  const urgentWindowMs = Math.max(options.urgentWindowMs ?? DEFAULT_URGENT_WINDOW_MS, usableMarginMs);
+  const urgentMinIntervalMs = options.urgentMinIntervalMs ?? DEFAULT_URGENT_MIN_INTERVAL_MS;
+  const urgentMaxBackoffMs = Math.max(options.urgentMaxBackoffMs ?? DEFAULT_URGENT_MAX_BACKOFF_MS, urgentMinIntervalMs);
   const emit = options.onEvent ?? (() => {});
   const now = () => options.clock().getTime();
 
@@ -111,6 +133,8 @@ export function createRefresher(options: RefresherOptions): Refresher {
   let inFlight: Promise<Held> | undefined;
   let lastAttemptAt: number | undefined;
   let consecutiveFailures = 0;
+  // Drawn once per failure, so the timer and callers agree on the next fast retry.
+  let urgentJitter = 1;
   let lastError: unknown;
   let timer: unknown;
   let stopped = false;
@@ -119,11 +143,24 @@ export function createRefresher(options: RefresherOptions): Refresher {
   const usable = (at: number): Held | undefined =>
     held !== undefined && held.credentials.expiration.getTime() - at > usableMarginMs ? held : undefined;
 
-  /** The earliest time the next attempt may start: the interval, doubled per failure. */
-  const nextAttemptAt = (): number => {
+  /** When the credentials held count as nearly gone: from then on, failures retry fast. */
+  const urgentFrom = (): number => (held === undefined ? -Infinity : held.credentials.expiration.getTime() - urgentWindowMs);
+
+  /** The earliest fast retry after the last failed attempt. */
+  const urgentAttemptAt = (): number => {
     if (lastAttemptAt === undefined) return -Infinity;
-    const spacing = consecutiveFailures === 0 ? minIntervalMs : Math.min(maxBackoffMs, minIntervalMs * 2 ** (consecutiveFailures - 1));
-    return lastAttemptAt + spacing;
+    return lastAttemptAt + Math.min(urgentMaxBackoffMs, urgentMinIntervalMs * 2 ** Math.max(0, consecutiveFailures - 1)) * urgentJitter;
+  };
+
+  /**
+   * The earliest time the next attempt may start: the interval, doubled per failure; while
+   * the credentials are nearly gone, the fast retry interval instead when that is sooner.
+   */
+  const nextAttemptAt = (at: number = now()): number => {
+    if (lastAttemptAt === undefined) return -Infinity;
+    if (consecutiveFailures === 0) return lastAttemptAt + minIntervalMs;
+    const normal = lastAttemptAt + Math.min(maxBackoffMs, minIntervalMs * 2 ** (consecutiveFailures - 1));
+    return at >= urgentFrom() ? Math.min(normal, urgentAttemptAt()) : normal;
   };
 
   const refreshTimeFor = (credentials: Credentials, obtainedAt: number): number => {
@@ -140,7 +177,9 @@ export function createRefresher(options: RefresherOptions): Refresher {
     if (options.background !== true || stopped) return;
     if (timer !== undefined) timers.clearTimeout(timer);
     timer = undefined;
-    const at = consecutiveFailures > 0 || held === undefined ? nextAttemptAt() : Math.max(held.refreshAt, nextAttemptAt());
+    let at = consecutiveFailures > 0 || held === undefined ? nextAttemptAt() : Math.max(held.refreshAt, nextAttemptAt());
+    // Failing while the credentials still last: wake when they become nearly gone, to retry fast then.
+    if (consecutiveFailures > 0 && now() < urgentFrom()) at = Math.min(at, Math.max(urgentFrom(), urgentAttemptAt()));
     const delay = Math.max(0, at - now());
     timer = timers.setTimeout(() => {
       timer = undefined;
@@ -172,6 +211,7 @@ export function createRefresher(options: RefresherOptions): Refresher {
         return next;
       } catch (error) {
         consecutiveFailures++;
+        urgentJitter = 1 + random() * URGENT_JITTER;
         counts.failures++;
         lastError = error;
         const kept = usable(now());
@@ -224,6 +264,14 @@ export function createRefresher(options: RefresherOptions): Refresher {
     current() {
       const current = usable(now());
       return current === undefined ? undefined : snapshot(current);
+    },
+
+    getNow() {
+      const at = now();
+      const current = usable(at);
+      if (current === undefined) return undefined;
+      if (at >= current.refreshAt && at >= nextAttemptAt()) void attempt().catch(() => {});
+      return snapshot(current);
     },
 
     async refreshNow() {

@@ -140,7 +140,13 @@ export async function promptOnTty(label: string): Promise<Buffer | undefined> {
             resolve(secret);
             return;
           }
-          if (byte === 0x03 || byte === 0x04) {
+          if (byte === 0x03) {
+            // Ctrl-C: the terminal is in raw mode, so it arrives as a byte, not as SIGINT.
+            chunks.fill(0);
+            reject(new SignerError('INTERRUPTED', `${label}: interrupted (Ctrl-C) at the terminal`));
+            return;
+          }
+          if (byte === 0x04) {
             chunks.fill(0);
             reject(new SignerError('SECRET_UNAVAILABLE', `${label}: cancelled at the terminal`));
             return;

@@ -1,10 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { SignerError } from '../errors.js';
-import type { DebugLog } from '../debug.js';
+import { silent, type DebugLog } from '../debug.js';
 import type { NativeAddon } from '../native.js';
 import { urlHost, type BindPlan } from './bind.js';
-import { withoutQuery, type ServeHandler } from './types.js';
+import { withoutQuery, type ServeHandler, type ServeResponse } from './types.js';
 
 export interface HttpServerOptions {
   readonly bind: BindPlan;
@@ -15,7 +15,24 @@ export interface HttpServerOptions {
   readonly debug: DebugLog;
   /** Notices that always reach the log (a connection dropped for lack of a hop limit). */
   readonly log: (line: string) => void;
+  /** Slow-client limits; tests shorten them. */
+  readonly timeouts?: Partial<HttpTimeouts>;
 }
+
+/**
+ * How long a client may take. No endpoint here takes a body, so a request is its headers: a
+ * client that has not sent them within seconds is a stuck or hostile one (slowloris). Node
+ * enforces headersTimeout/requestTimeout only when it checks its connections, every 30 s by
+ * default: far too late under 1,000 half-open sockets, so the check runs every second.
+ */
+export interface HttpTimeouts {
+  readonly headersMs: number;
+  readonly requestMs: number;
+  readonly keepAliveMs: number;
+  readonly checkEveryMs: number;
+}
+
+export const DEFAULT_HTTP_TIMEOUTS: HttpTimeouts = Object.freeze({ headersMs: 5_000, requestMs: 5_000, keepAliveMs: 5_000, checkEveryMs: 1_000 });
 
 export interface RunningHttpServer {
   /** http://host:port/ with the port actually bound. */
@@ -33,8 +50,14 @@ export interface RunningHttpServer {
  * closed before any byte is answered. Request bodies are never read: no endpoint takes one.
  */
 export async function startHttpServer(options: HttpServerOptions): Promise<RunningHttpServer> {
-  const server = createServer({ requestTimeout: 15_000, headersTimeout: 10_000, keepAliveTimeout: 5_000 }, (request, response) => {
-    void answer(request, response, options);
+  const timeouts = { ...DEFAULT_HTTP_TIMEOUTS, ...options.timeouts };
+  const server = createServer({
+    headersTimeout: timeouts.headersMs,
+    requestTimeout: timeouts.requestMs,
+    keepAliveTimeout: timeouts.keepAliveMs,
+    connectionsCheckingInterval: timeouts.checkEveryMs,
+  }, (request, response) => {
+    answer(request, response, options);
   });
   server.maxHeadersCount = 64;
   if (options.hopLimit !== undefined) {
@@ -79,21 +102,38 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   };
 }
 
-async function answer(request: IncomingMessage, response: ServerResponse, options: HttpServerOptions): Promise<void> {
+function answer(request: IncomingMessage, response: ServerResponse, options: HttpServerOptions): void {
   request.resume();
-  let status = 500;
+  let result: ServeResponse | Promise<ServeResponse>;
   try {
-    const result = await options.handler({ method: request.method ?? 'GET', url: request.url ?? '/', headers: request.headers });
-    status = result.status;
+    result = options.handler({ method: request.method ?? 'GET', url: request.url ?? '/', headers: request.headers });
+  } catch (error) {
+    fail(request, response, options, error);
+    return;
+  }
+  // Most answers come from memory: sent in this tick, no promise in between.
+  if (result instanceof Promise) result.then((settled) => send(request, response, options, settled), (error: unknown) => fail(request, response, options, error));
+  else send(request, response, options, result);
+}
+
+function send(request: IncomingMessage, response: ServerResponse, options: HttpServerOptions, result: ServeResponse): void {
+  try {
     response.writeHead(result.status, { ...result.headers, 'content-length': Buffer.byteLength(result.body) });
     response.end(result.body);
   } catch (error) {
-    options.log(`internal error answering ${request.method ?? '?'} ${withoutQuery(request.url ?? '/')}: ${(error as Error).name}`);
-    if (!response.headersSent) response.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
-    response.end('Internal Server Error');
+    fail(request, response, options, error);
+    return;
   }
-  // Paths carry no secrets (tokens travel in headers); headers are never logged.
-  options.debug(`${request.method ?? '?'} ${withoutQuery(request.url ?? '/')} -> ${status}`);
+  // Paths carry no secrets (tokens travel in headers); headers are never logged. The line is
+  // only built under --debug: no per-request work that nobody reads.
+  if (options.debug !== silent) options.debug(`${request.method ?? '?'} ${withoutQuery(request.url ?? '/')} -> ${result.status}`);
+}
+
+function fail(request: IncomingMessage, response: ServerResponse, options: HttpServerOptions, error: unknown): void {
+  options.log(`internal error answering ${request.method ?? '?'} ${withoutQuery(request.url ?? '/')}: ${(error as Error).name}`);
+  if (!response.headersSent) response.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
+  response.end('Internal Server Error');
+  if (options.debug !== silent) options.debug(`${request.method ?? '?'} ${withoutQuery(request.url ?? '/')} -> 500`);
 }
 
 /** node:net keeps the descriptor on its internal handle; there is no public accessor. */

@@ -2,7 +2,7 @@ import { formatExpiration } from '../credentials/types.js';
 import type { CredentialsSnapshot } from '../credentials/refresher.js';
 import { describeUnavailable } from './unavailable.js';
 import type { TokenStore } from './token-store.js';
-import { hasHeader, headerValue, json, pathOf, text, type ServeHandler, type ServeRequest, type ServeResponse } from './types.js';
+import { hasHeader, headerValue, json, JSON_HEADERS, jsonBody, pathOf, renderedOncePerCredentials, text, type ServeHandler, type ServeRequest, type ServeResponse } from './types.js';
 
 /**
  * An IMDSv2 endpoint as the AWS SDKs use it (ARCHITECTURE.md, "Protocol facts"): a session token from
@@ -13,6 +13,8 @@ import { hasHeader, headerValue, json, pathOf, text, type ServeHandler, type Ser
 export interface ImdsOptions {
   readonly tokens: TokenStore;
   readonly credentials: () => Promise<CredentialsSnapshot>;
+  /** Usable credentials in memory, without waiting (the refresher's getNow()); else `credentials` is awaited. */
+  readonly current?: () => CredentialsSnapshot | undefined;
   /** The role's name (last path segment of the role ARN), listed as the instance profile role. */
   readonly roleName: string;
   readonly accountId: string;
@@ -26,7 +28,8 @@ const MAX_TOKEN_TTL_SECONDS = 21_600;
 const CREDENTIALS_TREES = ['/latest/meta-data/iam/security-credentials', '/latest/meta-data/iam/security-credentials-extended'] as const;
 
 export function createImdsHandler(options: ImdsOptions): ServeHandler {
-  return async (request) => {
+  const bodies = renderedOncePerCredentials((snapshot) => ({ classic: credentialsBody(snapshot, undefined), extended: credentialsBody(snapshot, options.accountId) }));
+  return (request) => {
     const path = pathOf(request);
     if (path === TOKEN_PATH || path === `${TOKEN_PATH}/`) return issueToken(request, options.tokens);
     if (!path.startsWith('/latest/meta-data/')) return text(404, 'Not Found');
@@ -41,7 +44,7 @@ export function createImdsHandler(options: ImdsOptions): ServeHandler {
     for (const tree of CREDENTIALS_TREES) {
       if (path === tree || path === `${tree}/`) return text(200, options.roleName, ttlHeader);
       if (path === `${tree}/${options.roleName}` || path === `${tree}/${options.roleName}/`) {
-        return credentialsResponse(options, tree.endsWith('-extended'), ttlHeader);
+        return credentialsResponse(options, bodies, tree.endsWith('-extended'), ttlHeader);
       }
     }
     return text(404, 'Not Found', ttlHeader);
@@ -63,15 +66,24 @@ function issueToken(request: ServeRequest, tokens: TokenStore): ServeResponse {
   return text(200, tokens.issue(seconds), { [TOKEN_TTL_HEADER]: String(seconds) });
 }
 
-async function credentialsResponse(options: ImdsOptions, extended: boolean, headers: Record<string, string>): Promise<ServeResponse> {
-  let snapshot: CredentialsSnapshot;
-  try {
-    snapshot = await options.credentials();
-  } catch (error) {
-    return json(500, { Code: 'CredentialsUnavailable', Message: describeUnavailable(error) }, headers);
-  }
+function credentialsResponse(options: ImdsOptions, bodies: (snapshot: CredentialsSnapshot) => ImdsBodies, extended: boolean, headers: Record<string, string>): ServeResponse | Promise<ServeResponse> {
+  const answer = (snapshot: CredentialsSnapshot): ServeResponse => {
+    const rendered = bodies(snapshot);
+    return { status: 200, headers: { ...JSON_HEADERS, ...headers }, body: extended ? rendered.extended : rendered.classic };
+  };
+  const current = options.current?.();
+  if (current !== undefined) return answer(current);
+  return options.credentials().then(answer, (error: unknown) => json(500, { Code: 'CredentialsUnavailable', Message: describeUnavailable(error) }, headers));
+}
+
+interface ImdsBodies {
+  readonly classic: string;
+  readonly extended: string;
+}
+
+function credentialsBody(snapshot: CredentialsSnapshot, accountId: string | undefined): string {
   const { credentials, obtainedAt } = snapshot;
-  return json(200, {
+  return jsonBody({
     Code: 'Success',
     LastUpdated: formatExpiration(obtainedAt),
     Type: 'AWS-HMAC',
@@ -79,6 +91,6 @@ async function credentialsResponse(options: ImdsOptions, extended: boolean, head
     SecretAccessKey: credentials.secretAccessKey,
     Token: credentials.sessionToken,
     Expiration: formatExpiration(credentials.expiration),
-    ...(extended ? { AccountId: options.accountId } : {}),
-  }, headers);
+    ...(accountId !== undefined ? { AccountId: accountId } : {}),
+  });
 }

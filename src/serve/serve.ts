@@ -84,10 +84,13 @@ export async function startCredentialService(options: ServeOptions, deps: ServeD
     empty: 'no valid credentials to serve (answering 500)',
   });
   const credentials = () => refresher.get();
+  // Usable credentials in memory are answered at once (a due refresh starts in the background,
+  // as with get()); only a request finding none waits for (or starts) a refresh.
+  const current = () => refresher.getNow();
 
   const handler: ServeHandler = token === undefined
-    ? createImdsHandler({ tokens: createTokenStore({ clock }), credentials, roleName, accountId: role.accountId })
-    : createContainerHandler({ path: CONTAINER_PATH, authorize: createAuthorizationCheck(token.digest), credentials, roleArn: role.arn, accountId: role.accountId });
+    ? createImdsHandler({ tokens: createTokenStore({ clock }), credentials, current, roleName, accountId: role.accountId })
+    : createContainerHandler({ path: CONTAINER_PATH, authorize: createAuthorizationCheck(token.digest), credentials, current, roleArn: role.arn, accountId: role.accountId });
 
   const server: RunningHttpServer = await startHttpServer({
     bind,

@@ -1,97 +1,79 @@
-import { createHash, randomBytes as nodeRandomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, randomBytes as nodeRandomBytes, timingSafeEqual } from 'node:crypto';
 
 /**
- * IMDSv2 session tokens. A token is 16 random bytes of id and 32 random bytes of secret,
- * base64url-encoded. The store keeps only the id, the SHA-256 of the secret and the expiry:
- * lookup by id (public, unguessable), then a constant-time comparison of fixed-length digests,
- * so answer times say nothing about the secret. The store is bounded: when full, expired tokens
- * go first, then the one expiring soonest (as the reference helper evicts).
+ * IMDSv2 session tokens, kept nowhere: a token carries its own expiry and a MAC over it under a
+ * key made at start and never shown (expiry: 8 bytes, serial: 8 bytes, HMAC-SHA256: 32 bytes,
+ * base64url). The serial only makes each token unique (a counter from a random start); the
+ * MAC makes it unforgeable. Checking one compares fixed-length MACs in constant time, so answer
+ * times say nothing about it. The MACs of recently issued and checked tokens are remembered by
+ * their public part (expiry and serial), so an SDK using its token does not cost an HMAC per
+ * request; the memory is bounded (emptied when full), and a token forgotten is simply checked
+ * by its MAC again.
+ *
+ * With no store, nothing can be evicted: a token stays good for its whole TTL however many are
+ * requested, so a flood of PUTs cannot log a client out (issue 10 item 13), issuing and
+ * checking cost the same whatever the load, and memory does not grow with the tokens handed
+ * out. A token from another serve process (another key) is refused.
  */
 export interface TokenStore {
   /** A new token valid for ttlSeconds; the caller validates the range. */
   issue(ttlSeconds: number): string;
-  /** Seconds left (at least 1) when the token is known and unexpired, else undefined. */
+  /** Seconds left (at least 1) when the token is ours and unexpired, else undefined. */
   check(token: string): number | undefined;
-  readonly size: number;
 }
 
 export interface TokenStoreOptions {
   readonly clock: () => Date;
-  readonly capacity?: number;
   readonly randomBytes?: (size: number) => Buffer;
 }
 
-const ID_BYTES = 16;
-const SECRET_BYTES = 32;
-const TOKEN_LENGTH = Math.ceil(((ID_BYTES + SECRET_BYTES) * 4) / 3);
-const DEFAULT_TOKEN_CAPACITY = 4096;
-
-interface Entry {
-  readonly digest: Buffer;
-  readonly expiresAt: number;
-}
+const EXPIRY_BYTES = 8;
+const NONCE_BYTES = 8;
+const MAC_BYTES = 32;
+const TOKEN_BYTES = EXPIRY_BYTES + NONCE_BYTES + MAC_BYTES;
+const TOKEN_LENGTH = Math.ceil((TOKEN_BYTES * 4) / 3);
+const TOKEN_SHAPE = /^[A-Za-z0-9_-]+$/;
+const KEY_BYTES = 32;
+const REMEMBERED_MACS = 4096;
 
 export function createTokenStore(options: TokenStoreOptions): TokenStore {
-  const capacity = options.capacity ?? DEFAULT_TOKEN_CAPACITY;
   const random = options.randomBytes ?? nodeRandomBytes;
-  const entries = new Map<string, Entry>();
+  const key = createSecretKey(random(KEY_BYTES));
+  const mac = (signed: Uint8Array): Buffer => createHmac('sha256', key).update(signed).digest();
   const now = () => options.clock().getTime();
-
-  const makeRoom = (at: number): void => {
-    if (entries.size < capacity) return;
-    for (const [id, entry] of entries) if (entry.expiresAt <= at) entries.delete(id);
-    while (entries.size >= capacity) {
-      let soonest: string | undefined;
-      let soonestAt = Infinity;
-      for (const [id, entry] of entries) {
-        if (entry.expiresAt < soonestAt) {
-          soonest = id;
-          soonestAt = entry.expiresAt;
-        }
-      }
-      if (soonest === undefined) break;
-      entries.delete(soonest);
-    }
+  let serial = random(NONCE_BYTES).readBigUInt64BE(0);
+  const remembered = new Map<string, Buffer>();
+  const remember = (id: string, tag: Buffer): void => {
+    if (remembered.size >= REMEMBERED_MACS) remembered.clear();
+    remembered.set(id, tag);
   };
 
   return {
     issue(ttlSeconds) {
-      const at = now();
-      makeRoom(at);
-      const raw = random(ID_BYTES + SECRET_BYTES);
-      const id = raw.subarray(0, ID_BYTES).toString('hex');
-      entries.set(id, { digest: sha256(raw.subarray(ID_BYTES)), expiresAt: at + ttlSeconds * 1000 });
-      const token = raw.toString('base64url');
-      raw.fill(0);
-      return token;
+      const token = Buffer.alloc(TOKEN_BYTES);
+      token.writeBigUInt64BE(BigInt(now() + ttlSeconds * 1000), 0);
+      serial = BigInt.asUintN(64, serial + 1n);
+      token.writeBigUInt64BE(serial, EXPIRY_BYTES);
+      const signed = token.subarray(0, EXPIRY_BYTES + NONCE_BYTES);
+      const tag = mac(signed);
+      tag.copy(token, EXPIRY_BYTES + NONCE_BYTES);
+      // An SDK uses a token right after asking for it: its check then needs no HMAC.
+      remember(signed.toString('hex'), tag);
+      return token.toString('base64url');
     },
 
     check(token) {
-      if (token.length !== TOKEN_LENGTH || !/^[A-Za-z0-9_-]+$/.test(token)) return undefined;
+      if (token.length !== TOKEN_LENGTH || !TOKEN_SHAPE.test(token)) return undefined;
       const raw = Buffer.from(token, 'base64url');
-      if (raw.length !== ID_BYTES + SECRET_BYTES) return undefined;
-      const id = raw.subarray(0, ID_BYTES).toString('hex');
-      const presented = sha256(raw.subarray(ID_BYTES));
-      raw.fill(0);
-      const entry = entries.get(id);
-      // Compare against a dummy digest when the id is unknown, so both paths do the same work.
-      if (!timingSafeEqual(presented, entry?.digest ?? UNKNOWN_DIGEST) || entry === undefined) return undefined;
-      const left = entry.expiresAt - now();
-      if (left <= 0) {
-        entries.delete(id);
-        return undefined;
-      }
+      if (raw.length !== TOKEN_BYTES) return undefined;
+      const signed = raw.subarray(0, EXPIRY_BYTES + NONCE_BYTES);
+      const id = signed.toString('hex');
+      const known = remembered.get(id);
+      if (!timingSafeEqual(known ?? mac(signed), raw.subarray(EXPIRY_BYTES + NONCE_BYTES))) return undefined;
+      if (known === undefined) remember(id, Buffer.from(raw.subarray(EXPIRY_BYTES + NONCE_BYTES)));
+      const left = Number(raw.readBigUInt64BE(0)) - now();
+      if (left <= 0) return undefined;
       return Math.max(1, Math.floor(left / 1000));
     },
-
-    get size() {
-      return entries.size;
-    },
   };
-}
-
-const UNKNOWN_DIGEST = Buffer.alloc(32);
-
-function sha256(data: Uint8Array): Buffer {
-  return createHash('sha256').update(data).digest();
 }

@@ -188,7 +188,7 @@ t.test('a failed refresh keeps the last good credentials until they are no longe
   t.equal(refresher.current()?.credentials.accessKeyId, 'ASIA0000000000000001');
 });
 
-t.test('retries back off: 10 s, 20 s, 40 s ... capped at 5 minutes, and callers do not trigger extra attempts', async (t) => {
+t.test('retries back off: 10 s, 20 s, 40 s ... capped at 5 minutes while the credentials last, fast once they nearly expire; callers do not trigger extra attempts', async (t) => {
   const { refresher, remote, time } = await started({ background: true, random: () => 0 });
   await time.advance(45 * MINUTE);
   const gaps: number[] = [];
@@ -205,7 +205,9 @@ t.test('retries back off: 10 s, 20 s, 40 s ... capped at 5 minutes, and callers 
     gaps.push(time.now - last);
     last = time.now;
   }
-  t.same(gaps, [10_000, 20_000, 40_000, 80_000, 160_000, 300_000, 300_000]);
+  // 45:00 + 10 + 20 + 40 + 80 + 160 s = 50:10; the 5-minute step would end at 55:10, but at
+  // 55:00 only 5 minutes are left (the JS SDK's refresh window): from then on, 8 s at most.
+  t.same(gaps, [10_000, 20_000, 40_000, 80_000, 160_000, 290_000, 8_000]);
 });
 
 t.test('with no usable credentials and a failing endpoint, get fails with a clear error and no stale answer', async (t) => {
@@ -217,12 +219,12 @@ t.test('with no usable credentials and a failing endpoint, get fails with a clea
   remote.calls[1]?.reject(new SignerError('NETWORK_ERROR', 'cannot reach http://127.0.0.1:1/sessions (ECONNREFUSED): check --endpoint, the network and any proxy settings'));
   await t.rejects(asked, {
     code: 'CREDENTIALS_UNAVAILABLE',
-    message: 'no valid credentials: the last refresh failed: cannot reach http://127.0.0.1:1/sessions (ECONNREFUSED): check --endpoint, the network and any proxy settings; next attempt in 10 s',
+    message: 'no valid credentials: the last refresh failed: cannot reach http://127.0.0.1:1/sessions (ECONNREFUSED): check --endpoint, the network and any proxy settings; next attempt in 1 s',
   });
-  await time.advance(4000);
-  await t.rejects(refresher.get(), { code: 'CREDENTIALS_UNAVAILABLE', message: /; next attempt in 6 s$/ });
-  t.equal(remote.calls.length, 2, 'no attempt inside the interval');
-  await time.advance(6000);
+  await time.advance(400);
+  await t.rejects(refresher.get(), { code: 'CREDENTIALS_UNAVAILABLE', message: /; next attempt in 1 s$/ });
+  t.equal(remote.calls.length, 2, 'no attempt inside the (fast) interval');
+  await time.advance(600);
   const retried = refresher.get();
   await settle();
   t.equal(remote.calls.length, 3, 'the next caller after the interval starts one attempt');
@@ -246,7 +248,7 @@ t.test('error messages of non-SignerErrors are not copied into the unavailable m
   remote.calls[0]?.reject(new TypeError('secret-looking detail'));
   const error = await first.catch((e: unknown) => e);
   t.ok(isSignerError(error, 'CREDENTIALS_UNAVAILABLE'));
-  t.equal((error as Error).message, 'no valid credentials: the last refresh failed: TypeError; next attempt in 10 s');
+  t.equal((error as Error).message, 'no valid credentials: the last refresh failed: TypeError; next attempt in 2 s');
 });
 
 t.test('refreshNow respects the interval and never rejects', async (t) => {
@@ -292,4 +294,48 @@ t.test('a fetch that throws before returning a promise fails that attempt only',
   await refresher.refreshNow();
   t.equal(calls, 2, 'the next attempt calls fetch again');
   t.equal(refresher.current()?.credentials.accessKeyId, 'ASIA0000000000000001');
+});
+
+t.test('after an outage that outlasts the credentials, service resumes within seconds of the endpoint\'s return, one CreateSession at a time', async (t) => {
+  const time = fakeTime();
+  let down = false;
+  let inFlight = 0;
+  let mostInFlight = 0;
+  let serial = 0;
+  const attempts: number[] = [];
+  const refresher = createRefresher({
+    clock: time.clock,
+    timers: time.timers,
+    random: () => 0.999,
+    background: true,
+    fetch: async () => {
+      inFlight++;
+      mostInFlight = Math.max(mostInFlight, inFlight);
+      attempts.push(time.now);
+      await settle();
+      inFlight--;
+      if (down) throw new SignerError('CREATE_SESSION_SERVER_ERROR', 'CreateSession failed (503 ServiceUnavailable)');
+      serial++;
+      return { accessKeyId: `ASIA${String(serial).padStart(16, '0')}`, secretAccessKey: 's', sessionToken: 't', expiration: new Date(time.now + HOUR) };
+    },
+  });
+  await refresher.start();
+  await time.advance(30 * MINUTE);
+  down = true;
+  // Down for 40 minutes: the credentials expire during the outage; clients hammer get() meanwhile.
+  for (let minute = 0; minute < 40; minute++) {
+    await Promise.all(Array.from({ length: 20 }, () => refresher.get().catch(() => undefined)));
+    await time.advance(MINUTE);
+  }
+  t.equal(refresher.current(), undefined, 'nothing left to serve at the end of the outage');
+  down = false;
+  const backAt = time.now;
+  while (refresher.current() === undefined && time.now - backAt < 10 * MINUTE) await time.advance(100);
+  const recovery = time.now - backAt;
+  t.ok(recovery <= 12_000, `new credentials ${recovery / 1000} s after the endpoint came back (at most 8 s plus jitter)`);
+  t.equal(mostInFlight, 1, 'never more than one CreateSession in flight');
+  const gaps = attempts.slice(1).map((at, i) => at - (attempts[i] as number));
+  t.ok(gaps.every((gap) => gap >= 1000), 'never more than one attempt a second');
+  t.ok(attempts.length < 40 * 60 / 8 + 30, `bounded: ${attempts.length} attempts over a 40-minute outage`);
+  await refresher.stop();
 });

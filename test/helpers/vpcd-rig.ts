@@ -251,3 +251,17 @@ async function waitFor(condition: () => boolean, ms: number, message: string): P
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
+
+/**
+ * Holds the machine-wide PC/SC lock without starting pcscd, for tests that need the smart-card
+ * stack to be down; the returned function releases it. Undefined when some other pcscd (not a
+ * rig's) answers, so the stack is not down here.
+ */
+export async function holdPcscStackDown(): Promise<(() => void) | undefined> {
+  await acquireLock();
+  if (await socketAnswers(PCSCD_SOCKET)) {
+    releaseLock();
+    return undefined;
+  }
+  return releaseLock;
+}

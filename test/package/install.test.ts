@@ -122,7 +122,6 @@ t.test('(b) without a compiler: installs all the same, without pkcs11js, with th
   t.notOk(existsSync(join(noCompiler.packageDir, BUILT_ADDON)), 'nothing was compiled');
   t.ok(existsSync(join(noCompiler.packageDir, PREBUILT_ADDON)), 'the prebuilt addon is there');
   t.notOk(existsSync(join(noCompiler.dir, 'node_modules', 'pkcs11js')), 'the optional pkcs11js was left out');
-  t.notOk(existsSync(join(noCompiler.dir, 'node_modules', 'graphene-pk11')), 'and graphene-pk11, which needs it');
 });
 
 for (const consumer of [withCompiler, noCompiler]) {

@@ -93,10 +93,13 @@ t.test('a port in use is reported as SERVE_BIND_FAILED with what to do', async (
 t.test('close lets a request in progress finish, then stops accepting', async (t) => {
   let release: () => void = () => {};
   const gate = new Promise<void>((resolve) => (release = resolve));
+  let entered: () => void = () => {};
+  const handling = new Promise<void>((resolve) => (entered = resolve));
   const server = await startHttpServer({
     bind: planBind('127.0.0.1', { allowNonLoopback: false, hopLimit: 64 }),
     port: 0,
     handler: async () => {
+      entered();
       await gate;
       return text(200, 'finished');
     },
@@ -104,7 +107,8 @@ t.test('close lets a request in progress finish, then stops accepting', async (t
     log: () => {},
   });
   const inProgress = get(server.url);
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  // The request is in the handler (not merely sent) before close is called: no sleep, no race.
+  await handling;
   const closing = server.close(5000);
   release();
   t.same(await inProgress, { status: 200, body: 'finished' });
@@ -120,4 +124,35 @@ t.test('request paths reach the debug log, headers never do', async (t) => {
   t.teardown(() => server.close());
   await fetch(new URL('/latest/meta-data/iam/security-credentials/?q=1', server.url), { headers: { 'x-aws-ec2-metadata-token': 'TOKEN-VALUE-123' } });
   t.same(lines, ['GET /latest/meta-data/iam/security-credentials/ -> 401']);
+});
+
+t.test('slow and silent clients are cut off by the headers timeout, and others are still served', async (t) => {
+  const server = await startHttpServer({
+    bind: planBind('127.0.0.1', { allowNonLoopback: false, hopLimit: 64 }),
+    port: 0,
+    handler: async () => text(200, 'ok'),
+    debug: () => {},
+    log: () => {},
+    timeouts: { headersMs: 300, requestMs: 300, checkEveryMs: 50 },
+  });
+  t.teardown(() => server.close(0));
+  const sockets: Socket[] = [];
+  for (let i = 0; i < 50; i++) {
+    const socket = connect(server.port, '127.0.0.1');
+    socket.on('error', () => {});
+    // Read what the server sends (a 408, then the end of the stream) so that its close is seen.
+    socket.resume();
+    // Half the sockets start a request and never finish its headers (slowloris); half say nothing.
+    if (i % 2 === 0) socket.write('GET /x HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ');
+    sockets.push(socket);
+  }
+  t.same(await get(server.url), { status: 200, body: 'ok' }, 'a normal client is served meanwhile');
+  // Every socket gets closed by the server; the test's own timeout bounds the wait.
+  await Promise.all(sockets.map((socket) => (socket.closed ? undefined : once(socket, 'close'))));
+  t.ok(sockets.every((socket) => socket.destroyed), 'all 50 slow sockets were closed by the server');
+});
+
+t.test('the default limits close a slow client within seconds, not the 30 s Node checks by default', async (t) => {
+  const { DEFAULT_HTTP_TIMEOUTS } = await import('../../src/serve/http-server.js');
+  t.ok(DEFAULT_HTTP_TIMEOUTS.headersMs <= 5_000 && DEFAULT_HTTP_TIMEOUTS.checkEveryMs <= 1_000, 'headers within 5 s, checked every second');
 });

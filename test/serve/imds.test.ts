@@ -111,3 +111,23 @@ t.test('no valid credentials: 500 with a JSON error, never empty credentials', a
   t.equal(response.status, 500);
   t.same(JSON.parse(response.body), { Code: 'CredentialsUnavailable', Message: 'no valid credentials: the last refresh failed: CreateSession failed (503): down; next attempt in 10 s' });
 });
+
+t.test('a flood of token requests leaves every issued token good', async (t) => {
+  const { call, token } = setup();
+  const first = await token('60');
+  for (let i = 0; i < 5000; i++) await token('21600');
+  const role = await call('GET', '/latest/meta-data/iam/security-credentials/', { 'x-aws-ec2-metadata-token': first });
+  t.equal(role.status, 200, 'the first token still works after 5,000 more were issued');
+});
+
+t.test('the credentials body is built once per set of credentials, not per request', async (t) => {
+  const { renderedOncePerCredentials } = await import('../../src/serve/types.js');
+  let renders = 0;
+  const body = renderedOncePerCredentials((s) => `${++renders}:${s.credentials.accessKeyId}`);
+  t.equal(body(snapshot), '1:ASIAEXAMPLE000000001');
+  t.equal(body({ ...snapshot }), '1:ASIAEXAMPLE000000001', 'a new snapshot of the same credentials reuses the body');
+  const next = { credentials: { ...snapshot.credentials, accessKeyId: 'ASIAEXAMPLE000000002' }, obtainedAt: new Date(NOW) };
+  t.equal(body(next), '2:ASIAEXAMPLE000000002', 'new credentials: built again');
+  t.equal(body(next), '2:ASIAEXAMPLE000000002');
+  t.equal(renders, 2);
+});

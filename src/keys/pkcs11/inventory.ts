@@ -1,27 +1,24 @@
 import type { KeyObject } from 'node:crypto';
-import type { Session } from 'graphene-pk11';
-import pkcs11js from 'pkcs11js';
 import { describeCertificate } from '../../certs/load.js';
 import { silent, type DebugLog } from '../../debug.js';
 import { SignerError } from '../../errors.js';
 import type { SecretIO } from '../secret.js';
 import type { Pkcs11KeySpec } from '../spec.js';
-import { describePrivateKey, publicKeyFromObject } from './key.js';
-import { parseUriOption } from './lookup.js';
+import { CKA, CKK } from './constants.js';
+import { describePrivateKey, privateKeyAttributes, publicKeyFromAttributes } from './key.js';
+import { listTokensOrExplain, parseUriOption } from './lookup.js';
 import { acquireModule, type LoadedModule } from './module.js';
 import { resolveModulePath, type ModuleSearch } from './module-path.js';
 import { login, pinSecretSpec } from './pin.js';
 import {
   closeSession,
   findObjects,
-  libraryInfo,
-  listTokens,
   objectUri,
   openSession,
-  optionalAttribute,
   tokenMatches,
   tokenUri,
-  ulongAttribute,
+  ulongValue,
+  type Session,
   type TokenObject,
   type TokenSlot,
 } from './token.js';
@@ -87,8 +84,8 @@ export async function listPkcs11Inventory(options: InventoryOptions): Promise<Mo
 }
 
 async function inventoryOf(loaded: LoadedModule, filter: Pkcs11Uri, options: InventoryOptions): Promise<ModuleInventory> {
-  const info = libraryInfo(loaded);
-  const tokens = listTokens(loaded).filter((token) => tokenMatches(filter, token, info));
+  const info = loaded.library();
+  const tokens = listTokensOrExplain(loaded, true, loaded.path).filter((token) => tokenMatches(filter, token, () => info));
   if (options.login && tokens.length !== 1) {
     const found = tokens.map((t) => formatPkcs11Uri(tokenUri(t)));
     const next = found.length === 0 ? 'run `roles-anywhere-signer list` without --login to see the tokens' : 'pass one of them';
@@ -97,10 +94,10 @@ async function inventoryOf(loaded: LoadedModule, filter: Pkcs11Uri, options: Inv
   const inventories: TokenInventory[] = [];
   for (const token of tokens) {
     const where = formatPkcs11Uri(tokenUri(token));
-    const session = openSession(token, where);
+    const session = openSession(loaded, token, where);
     try {
       if (options.login) {
-        await login(session, token, 'user', pinSecretSpec(options.pin ?? {}, [filter], token), where, options.secretIO);
+        await login(session, 'user', pinSecretSpec(options.pin ?? {}, [filter], token), where, options.secretIO);
       }
       inventories.push({
         slotId: token.slotId.toString(10),
@@ -125,8 +122,8 @@ function objectsOf(session: Session, token: TokenSlot): ObjectInventory[] {
   const add = (object: TokenObject, detail: string): void => {
     entries.push({ type: object.type as ObjectInventory['type'], label: object.label, idHex: Buffer.from(object.id).toString('hex'), uri: objectUri(token, object), detail });
   };
-  for (const object of findObjects(session, 'cert', {})) {
-    const der = optionalAttribute(object.object, pkcs11js.CKA_VALUE);
+  for (const object of findObjects(session, 'cert', {}, [CKA.VALUE])) {
+    const der = object.attributes.get(CKA.VALUE);
     try {
       const about = describeCertificate(der ?? new Uint8Array(0));
       add(object, `${about.subject === '' ? '(empty subject)' : about.subject}, issued by ${about.issuer}, expires ${about.notAfter.toISOString()}`);
@@ -134,25 +131,25 @@ function objectsOf(session: Session, token: TokenSlot): ObjectInventory[] {
       add(object, 'not an X.509 certificate');
     }
   }
-  for (const object of findObjects(session, 'private', {})) {
+  for (const object of findObjects(session, 'private', {}, privateKeyAttributes(undefined))) {
     try {
-      const key = describePrivateKey(session, object, objectUri(token, object));
+      const key = describePrivateKey(session, object, objectUri(token, object), true);
       add(object, `${key.publicKey === undefined ? key.keyType : keyDetail(key.publicKey)}${key.alwaysAuthenticate ? ', PIN before every signature' : ''}`);
     } catch (error) {
       add(object, error instanceof SignerError && error.code === 'KEY_TYPE_UNSUPPORTED' ? 'a key type IAM Roles Anywhere cannot use' : 'unreadable key');
     }
   }
-  for (const object of findObjects(session, 'public', {})) {
+  for (const object of findObjects(session, 'public', {}, [CKA.KEY_TYPE, CKA.MODULUS, CKA.PUBLIC_EXPONENT, CKA.EC_PARAMS, CKA.EC_POINT])) {
     add(object, publicObjectDetail(object));
   }
   return entries;
 }
 
 function publicObjectDetail(object: TokenObject): string {
-  const type = ulongAttribute(object.object, pkcs11js.CKA_KEY_TYPE);
-  const keyType = type === pkcs11js.CKK_RSA ? 'RSA' : type === pkcs11js.CKK_EC ? 'EC' : undefined;
+  const type = ulongValue(object.attributes.get(CKA.KEY_TYPE));
+  const keyType = type === CKK.RSA ? 'RSA' : type === CKK.EC ? 'EC' : undefined;
   if (keyType === undefined) return 'a key type IAM Roles Anywhere cannot use';
-  const publicKey = publicKeyFromObject(object.object, keyType);
+  const publicKey = publicKeyFromAttributes(object.attributes, keyType);
   return publicKey === undefined ? keyType : keyDetail(publicKey);
 }
 

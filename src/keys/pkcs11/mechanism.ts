@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import pkcs11js from 'pkcs11js';
+import { CKM } from './constants.js';
 import { SignerError } from '../../errors.js';
 import type { KeyType, SignDigest } from '../types.js';
 
@@ -26,15 +26,15 @@ const DIGEST_INFO_PREFIX: Readonly<Record<SignDigest, string>> = {
 };
 
 const RSA_WITH_HASH: Readonly<Record<SignDigest, [number, string]>> = {
-  SHA256: [pkcs11js.CKM_SHA256_RSA_PKCS, 'CKM_SHA256_RSA_PKCS'],
-  SHA384: [pkcs11js.CKM_SHA384_RSA_PKCS, 'CKM_SHA384_RSA_PKCS'],
-  SHA512: [pkcs11js.CKM_SHA512_RSA_PKCS, 'CKM_SHA512_RSA_PKCS'],
+  SHA256: [CKM.SHA256_RSA_PKCS, 'CKM_SHA256_RSA_PKCS'],
+  SHA384: [CKM.SHA384_RSA_PKCS, 'CKM_SHA384_RSA_PKCS'],
+  SHA512: [CKM.SHA512_RSA_PKCS, 'CKM_SHA512_RSA_PKCS'],
 };
 
 const ECDSA_WITH_HASH: Readonly<Record<SignDigest, [number, string]>> = {
-  SHA256: [pkcs11js.CKM_ECDSA_SHA256, 'CKM_ECDSA_SHA256'],
-  SHA384: [pkcs11js.CKM_ECDSA_SHA384, 'CKM_ECDSA_SHA384'],
-  SHA512: [pkcs11js.CKM_ECDSA_SHA512, 'CKM_ECDSA_SHA512'],
+  SHA256: [CKM.ECDSA_SHA256, 'CKM_ECDSA_SHA256'],
+  SHA384: [CKM.ECDSA_SHA384, 'CKM_ECDSA_SHA384'],
+  SHA512: [CKM.ECDSA_SHA512, 'CKM_ECDSA_SHA512'],
 };
 
 export function digestInfo(digest: SignDigest, hash: Uint8Array): Buffer {
@@ -51,7 +51,7 @@ export function planSignature(keyType: KeyType, digest: SignDigest, message: Uin
   const supports = (mechanism: number): boolean => mechanisms === undefined || mechanisms.has(mechanism);
   const hash = (): Buffer => createHash(HASH_OF[digest]).update(message).digest();
   if (keyType === 'EC') {
-    if (supports(pkcs11js.CKM_ECDSA)) return { mechanism: pkcs11js.CKM_ECDSA, mechanismName: 'CKM_ECDSA', input: truncateForEcdsa(hash(), ecOrderBits), rawEcdsa: true };
+    if (supports(CKM.ECDSA)) return { mechanism: CKM.ECDSA, mechanismName: 'CKM_ECDSA', input: truncateForEcdsa(hash(), ecOrderBits), rawEcdsa: true };
     const [mechanism, mechanismName] = ECDSA_WITH_HASH[digest];
     if (supports(mechanism)) return { mechanism, mechanismName, input: Buffer.from(message), rawEcdsa: true };
     throw unsupported(where, `CKM_ECDSA or ${mechanismName}`);
@@ -60,9 +60,9 @@ export function planSignature(keyType: KeyType, digest: SignDigest, message: Uin
     const [mechanism, mechanismName] = RSA_WITH_HASH[digest];
     // pkcs11js passes empty data as a NULL pointer, which modules refuse (SoftHSM:
     // CKR_ARGUMENTS_BAD); an empty message is therefore hashed here.
-    const tokenHashes = mechanisms !== undefined && mechanisms.has(mechanism) && (message.length > 0 || !mechanisms.has(pkcs11js.CKM_RSA_PKCS));
+    const tokenHashes = mechanisms !== undefined && mechanisms.has(mechanism) && (message.length > 0 || !mechanisms.has(CKM.RSA_PKCS));
     if (tokenHashes) return { mechanism, mechanismName, input: Buffer.from(message), rawEcdsa: false };
-    if (supports(pkcs11js.CKM_RSA_PKCS)) return { mechanism: pkcs11js.CKM_RSA_PKCS, mechanismName: 'CKM_RSA_PKCS', input: digestInfo(digest, hash()), rawEcdsa: false };
+    if (supports(CKM.RSA_PKCS)) return { mechanism: CKM.RSA_PKCS, mechanismName: 'CKM_RSA_PKCS', input: digestInfo(digest, hash()), rawEcdsa: false };
     throw unsupported(where, `${mechanismName} or CKM_RSA_PKCS`);
   }
   throw new SignerError('KEY_TYPE_UNSUPPORTED', `${where} is a ${keyType} key, which PKCS#11 signing here does not support: use an RSA or EC key`);

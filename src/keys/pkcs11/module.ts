@@ -1,9 +1,16 @@
 import { realpathSync, statSync } from 'node:fs';
-import { Module } from 'graphene-pk11';
-import pkcs11js from 'pkcs11js';
+import type * as Pkcs11js from 'pkcs11js';
 import { SignerError } from '../../errors.js';
+import { loadPkcs11Binding } from './binding.js';
+import { CKF } from './constants.js';
 import { ckrOf } from './errors.js';
 import type { ResolvedModule } from './module-path.js';
+
+export interface LibraryInfo {
+  readonly manufacturer: string;
+  readonly description: string;
+  readonly version: { readonly major: number; readonly minor: number };
+}
 
 /**
  * A loaded, initialized PKCS#11 module shared by everything in this process that uses the same
@@ -13,15 +20,25 @@ import type { ResolvedModule } from './module-path.js';
  */
 export interface LoadedModule {
   readonly path: string;
-  readonly module: Module;
-  readonly lib: pkcs11js.PKCS11;
+  readonly lib: Pkcs11js.PKCS11;
+  /** C_GetInfo, read on first use: only URIs with library-* attributes and `list` need it. */
+  library(): LibraryInfo;
+  /** Slots this process is logged in to as the user (logins are per token and process). */
+  readonly loggedIn: Set<bigint>;
+  /** Open sessions per slot: closing a token's last session logs the application out. */
+  readonly sessions: Map<bigint, number>;
+  /** True when the next release finalizes the module (which closes every session itself). */
+  finalizesOnRelease(): boolean;
   /** Gives this user's share back; the last release finalizes (when we initialized) and unloads. */
   release(): void;
 }
 
 interface Shared {
-  readonly module: Module;
+  readonly lib: Pkcs11js.PKCS11;
   readonly initializedHere: boolean;
+  readonly loggedIn: Set<bigint>;
+  readonly sessions: Map<bigint, number>;
+  info: LibraryInfo | undefined;
   users: number;
 }
 
@@ -39,8 +56,17 @@ export function acquireModule(resolved: ResolvedModule): LoadedModule {
   let released = false;
   return {
     path: resolved.path,
-    module: entry.module,
-    lib: entry.module.lib,
+    lib: entry.lib,
+    loggedIn: entry.loggedIn,
+    sessions: entry.sessions,
+    library() {
+      if (entry.info === undefined) {
+        const info = entry.lib.C_GetInfo();
+        entry.info = { manufacturer: padded(info.manufacturerID), description: padded(info.libraryDescription), version: info.libraryVersion };
+      }
+      return entry.info;
+    },
+    finalizesOnRelease: () => !released && entry.users === 1 && entry.initializedHere,
     release() {
       if (released) return;
       released = true;
@@ -48,17 +74,22 @@ export function acquireModule(resolved: ResolvedModule): LoadedModule {
       if (entry.users > 0) return;
       loaded.delete(key);
       try {
-        if (entry.initializedHere) entry.module.finalize();
+        if (entry.initializedHere) entry.lib.C_Finalize();
       } catch {
         // finalize fails only when something else finalized first; nothing is left to free
       }
       try {
-        entry.module.close();
+        entry.lib.close();
       } catch {
         // unloading is best effort; the process is usually about to exit
       }
     },
   };
+}
+
+/** PKCS#11 pads its fixed-size text fields with blanks (and some modules with NULs). */
+export function padded(text: string): string {
+  return text.replace(/[\s\0]+$/, '');
 }
 
 function canonicalPath(path: string): string {
@@ -80,33 +111,32 @@ function quietTpmSoftwareStack(): void {
 }
 
 function loadAndInitialize(resolved: ResolvedModule): Shared {
+  const binding = loadPkcs11Binding();
   quietTpmSoftwareStack();
   refuseNonRegularFile(resolved);
-  let module: Module;
+  const lib = new binding.PKCS11();
   try {
-    module = Module.load(resolved.path);
+    lib.load(resolved.path);
   } catch (cause) {
     throw new SignerError('PKCS11_MODULE_LOAD_FAILED', loadFailureMessage(resolved, cause), { cause });
   }
   let initializedHere = true;
   try {
     // OS locking: C_Sign runs on a worker thread (async) while the event loop may call in.
-    module.lib.C_Initialize({ flags: pkcs11js.CKF_OS_LOCKING_OK });
+    lib.C_Initialize({ flags: CKF.OS_LOCKING_OK });
   } catch (cause) {
     if (ckrOf(cause) === 'CKR_CRYPTOKI_ALREADY_INITIALIZED') {
       initializedHere = false;
     } else {
       try {
-        module.close();
+        lib.close();
       } catch {
         // already failing; the initialization error is the one to report
       }
       throw new SignerError('PKCS11_MODULE_LOAD_FAILED', `the PKCS#11 module ${resolved.path} failed to initialize (${ckrOf(cause) ?? describe(cause)}): check its configuration (for SoftHSM: SOFTHSM2_CONF and its token directory)`, { cause });
     }
   }
-  // graphene reads CK_INFO here; it tolerates the initialization done above.
-  module.initialize();
-  return { module, initializedHere, users: 0 };
+  return { lib, initializedHere, loggedIn: new Set(), sessions: new Map(), info: undefined, users: 0 };
 }
 
 /** dlopen() of a FIFO blocks until a writer appears, of a device reads forever: refuse first. */

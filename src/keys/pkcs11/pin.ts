@@ -1,10 +1,9 @@
-import type { Session } from 'graphene-pk11';
-import pkcs11js from 'pkcs11js';
 import { SignerError } from '../../errors.js';
 import { readSecret, type SecretIO, type SecretSpec } from '../secret.js';
 import { PIN_ENV_VAR, type Pkcs11KeySpec } from '../spec.js';
+import { CKF, CKU } from './constants.js';
 import { ckrOf, tokenFailure } from './errors.js';
-import { currentTokenFlags, describeToken, isLoggedIn, type TokenSlot } from './token.js';
+import { currentTokenFlags, describeToken, isLoggedIn, type Session, type TokenSlot } from './token.js';
 import type { Pkcs11Uri } from './uri.js';
 
 /**
@@ -42,25 +41,25 @@ export type PinPurpose = 'user' | 'context';
  */
 export async function login(
   session: Session,
-  token: TokenSlot,
   purpose: PinPurpose,
   secret: SecretSpec | Buffer,
   where: string,
   io: SecretIO | undefined,
   keep = false,
 ): Promise<Buffer | undefined> {
-  const userType = purpose === 'user' ? pkcs11js.CKU_USER : pkcs11js.CKU_CONTEXT_SPECIFIC;
+  const { token } = session;
+  const userType = purpose === 'user' ? CKU.USER : CKU.CONTEXT_SPECIFIC;
   if (purpose === 'user') {
-    let flags: number;
     try {
       // Another session of this process may be logged in already: logins are per token.
       if (isLoggedIn(session)) return undefined;
-      flags = currentTokenFlags(token);
     } catch (error) {
       throw tokenFailure(`reading the state of ${describeToken(token)}`, where, error);
     }
-    if ((flags & pkcs11js.CKF_USER_PIN_LOCKED) !== 0) throw lockedError(token, where, 'CKF_USER_PIN_LOCKED');
-    if ((flags & pkcs11js.CKF_PROTECTED_AUTHENTICATION_PATH) !== 0) {
+    // The token's flags as read when its slot was listed, moments ago.
+    const { flags } = token;
+    if ((flags & CKF.USER_PIN_LOCKED) !== 0) throw lockedError(token, where, 'CKF_USER_PIN_LOCKED');
+    if ((flags & CKF.PROTECTED_AUTHENTICATION_PATH) !== 0) {
       // The PIN is typed on the reader's own keypad: C_Login without one.
       callLogin(session, userType, undefined, token, purpose, where);
       return undefined;
@@ -73,6 +72,9 @@ export async function login(
   const pin = await readSecret(secret, io);
   let handedOver = false;
   try {
+    // An empty PIN (Enter at the prompt, an empty file) is never right and would use up one of
+    // a card's tries (a YubiKey has three): refused here, before the token sees it.
+    if (pin.length === 0) throw emptyPinError(token, purpose, secret);
     callLogin(session, userType, pin, token, purpose, where);
     handedOver = keep;
     return keep ? pin : undefined;
@@ -83,13 +85,24 @@ export async function login(
 }
 
 function callLogin(session: Session, userType: number, pin: Buffer | undefined, token: TokenSlot, purpose: PinPurpose, where: string): void {
+  const { lib } = session.module;
   try {
-    if (pin === undefined) session.lib.C_Login(session.handle, userType);
-    else session.lib.C_Login(session.handle, userType, pin.toString('utf8'));
+    if (pin === undefined) lib.C_Login(session.handle, userType);
+    else lib.C_Login(session.handle, userType, pin.toString('utf8'));
   } catch (error) {
-    if (ckrOf(error) === 'CKR_USER_ALREADY_LOGGED_IN' && purpose === 'user') return;
-    throw loginFailure(error, token, purpose, where);
+    if (ckrOf(error) === 'CKR_USER_ALREADY_LOGGED_IN' && purpose === 'user') {
+      session.module.loggedIn.add(token.slotId);
+      return;
+    }
+    throw loginFailure(session, error, purpose, where);
   }
+  if (purpose === 'user') session.module.loggedIn.add(token.slotId);
+}
+
+function emptyPinError(token: TokenSlot, purpose: PinPurpose, secret: SecretSpec): SignerError {
+  const which = purpose === 'user' ? 'PIN' : 'PIN for the key (asked before every signature)';
+  const from = secret.source !== undefined ? `its source (${secret.source.startsWith('|') ? 'a command' : 'a file'}) gave nothing` : 'nothing was typed';
+  return new SignerError('PKCS11_PIN_REQUIRED', `the ${which} for ${describeToken(token)} is empty (${from}): it was not sent to the token, so no try was used; enter the PIN, or fix the PIN source`);
 }
 
 function lockedError(token: TokenSlot, where: string, reason: string): SignerError {
@@ -101,24 +114,25 @@ function lockedError(token: TokenSlot, where: string, reason: string): SignerErr
 
 /** What the token says after a failed login, in words. */
 export function pinTriesNote(flags: number): string {
-  if ((flags & pkcs11js.CKF_USER_PIN_LOCKED) !== 0) return 'the PIN is now blocked';
-  if ((flags & pkcs11js.CKF_USER_PIN_FINAL_TRY) !== 0) return 'one try is left before the PIN blocks';
-  if ((flags & pkcs11js.CKF_USER_PIN_COUNT_LOW) !== 0) return 'the token reports few tries left';
+  if ((flags & CKF.USER_PIN_LOCKED) !== 0) return 'the PIN is now blocked';
+  if ((flags & CKF.USER_PIN_FINAL_TRY) !== 0) return 'one try is left before the PIN blocks';
+  if ((flags & CKF.USER_PIN_COUNT_LOW) !== 0) return 'the token reports few tries left';
   return 'the token does not say how many tries are left';
 }
 
-function loginFailure(error: unknown, token: TokenSlot, purpose: PinPurpose, where: string): SignerError {
+function loginFailure(session: Session, error: unknown, purpose: PinPurpose, where: string): SignerError {
+  const { token } = session;
   const ckr = ckrOf(error);
   const which = purpose === 'user' ? 'PIN' : 'PIN for the key (asked before every signature)';
   let flags = 0;
   try {
-    flags = currentTokenFlags(token);
+    flags = currentTokenFlags(session.module, token);
   } catch {
     // the flags only refine the message
   }
   switch (ckr) {
     case 'CKR_PIN_INCORRECT':
-      if ((flags & pkcs11js.CKF_USER_PIN_LOCKED) !== 0) return lockedError(token, where, 'CKR_PIN_INCORRECT, and now CKF_USER_PIN_LOCKED');
+      if ((flags & CKF.USER_PIN_LOCKED) !== 0) return lockedError(token, where, 'CKR_PIN_INCORRECT, and now CKF_USER_PIN_LOCKED');
       return new SignerError('PKCS11_PIN_INCORRECT', `wrong ${which} for ${describeToken(token)} (${ckr}; ${pinTriesNote(flags)}): it was not retried; check the PIN and its source, then run again`, { cause: error });
     case 'CKR_PIN_LEN_RANGE':
     case 'CKR_PIN_INVALID':

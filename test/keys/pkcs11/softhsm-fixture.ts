@@ -132,3 +132,37 @@ export function storeRawCertificate(fixture: SoftHsmFixture, tokenLabel: string,
     lib.close();
   }
 }
+
+/**
+ * Removes the certificate objects labelled `label` from the token labelled exactly
+ * `tokenLabel` (pkcs11-tool --token-label matches a prefix, and the other token's label starts
+ * with this one's). Returns how many were removed.
+ */
+export function removeCertificates(fixture: SoftHsmFixture, tokenLabel: string, label: string): number {
+  const lib = new pkcs11js.PKCS11();
+  lib.load(fixture.module);
+  let initializedHere = true;
+  try {
+    lib.C_Initialize();
+  } catch {
+    // CKR_CRYPTOKI_ALREADY_INITIALIZED: a key source of this process holds the module
+    initializedHere = false;
+  }
+  try {
+    const slot = lib.C_GetSlotList(true).find((s) => lib.C_GetTokenInfo(s).label.trim() === tokenLabel);
+    if (slot === undefined) throw new Error(`the fixture has no token ${tokenLabel}`);
+    const session = lib.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION);
+    try {
+      lib.C_FindObjectsInit(session, [{ type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_CERTIFICATE }, { type: pkcs11js.CKA_LABEL, value: label }]);
+      const found = lib.C_FindObjects(session, 16);
+      lib.C_FindObjectsFinal(session);
+      for (const object of found) lib.C_DestroyObject(session, object);
+      return found.length;
+    } finally {
+      lib.C_CloseSession(session);
+    }
+  } finally {
+    if (initializedHere) lib.C_Finalize();
+    lib.close();
+  }
+}

@@ -26,6 +26,7 @@ export const NEEDS: Readonly<Record<string, string>> = {
   'own-pki': 'your own CA, certificate and key files (the guide runs the same steps with a throwaway CA)',
   'fixed-ports': 'fixed TCP ports (swtpm on 2321/2322), which a shared test machine cannot promise',
   release: 'a published release of this project (the npm registry package, a release tarball or executable); the install test (test/package/) installs a packed tarball instead',
+  'openssl-3.5': 'OpenSSL 3.5 or later (ML-DSA keys; Debian 12 has 3.0)',
   elided: 'an abbreviated command (`...` stands for your own flags); the message shown was printed by the CLI',
 };
 

@@ -2,7 +2,7 @@ import { X509Certificate, type KeyObject } from 'node:crypto';
 import type { DebugLog } from '../../debug.js';
 import { SignerError } from '../../errors.js';
 import { rawEcdsaToDer } from '../ecdsa-signature.js';
-import type { SecretSpec } from '../secret.js';
+import type { SecretIO, SecretSpec } from '../secret.js';
 import type { Pkcs11KeySpec } from '../spec.js';
 import type { KeySource, SignDigest } from '../types.js';
 import { sourcePublicKeyOf } from '../public-key.js';
@@ -10,11 +10,20 @@ import { ckrOf, isTokenGone, tokenFailure } from './errors.js';
 import { describePrivateKey, privateKeyAttributes, type PrivateKeyInfo } from './key.js';
 import { matchingTokens } from './lookup.js';
 import type { LoadedModule } from './module.js';
+import type { ModuleSearch } from './module-path.js';
 import { planSignature, type SignPlan } from './mechanism.js';
 import { login } from './pin.js';
 import { samePublicKey } from './public-key.js';
-import type { Pkcs11SourceOptions } from './source.js';
 import { closeSession, describeToken, findObjects, forgetSession, objectUri, openSession, tokenUri, type Session, type TokenSlot } from './token.js';
+
+/** How a PKCS#11 source is opened: secrets, module search, touch notice, debug log. */
+export interface Pkcs11SourceOptions {
+  readonly secretIO?: SecretIO;
+  readonly moduleSearch?: ModuleSearch;
+  /** A signature slower than this prints the touch notice (a YubiKey waiting for a touch). */
+  readonly touchNoticeAfterMs?: number;
+  readonly debug?: DebugLog;
+}
 
 const DEFAULT_TOUCH_NOTICE_AFTER_MS = 1000;
 const EC_ORDER_BITS: Readonly<Record<string, number>> = { prime256v1: 256, secp384r1: 384, secp521r1: 521, secp256k1: 256 };

@@ -1,10 +1,10 @@
 import { X509Certificate, type KeyObject } from 'node:crypto';
-import { silent, type DebugLog } from '../../debug.js';
+import { silent } from '../../debug.js';
 import { assembleChain } from '../../certs/chain.js';
 import { SignerError } from '../../errors.js';
 import { publicKeyMatchesCertificate } from '../match.js';
 import { loadNativeAddon, lockSecret } from '../../native.js';
-import type { SecretIO, SecretSpec } from '../secret.js';
+import type { SecretSpec } from '../secret.js';
 import type { Pkcs11KeySpec } from '../spec.js';
 import { refuseMlDsaCertificateInHardware } from '../mldsa/hardware.js';
 import type { KeySource, KeyType } from '../types.js';
@@ -22,9 +22,10 @@ import {
   type LoginContext,
 } from './lookup.js';
 import { acquireModule, type LoadedModule } from './module.js';
-import { resolveModulePath, type ModuleSearch } from './module-path.js';
+import { resolveModulePath } from './module-path.js';
 import { login, pinSecretSpec } from './pin.js';
-import { createSigner } from './signer.js';
+import { createSigner, type Pkcs11SourceOptions } from './signer.js';
+export type { Pkcs11SourceOptions } from './signer.js';
 import {
   closeSession,
   describeToken,
@@ -39,13 +40,6 @@ import {
 import { formatPkcs11Uri, hasTokenAttributes, redactPkcs11Uri, type Pkcs11Uri } from './uri.js';
 
 /** Side effects and tuning, passed in by tests; the CLI uses the defaults. */
-export interface Pkcs11SourceOptions {
-  readonly secretIO?: SecretIO;
-  readonly moduleSearch?: ModuleSearch;
-  /** A signature slower than this prints the touch notice (a YubiKey waiting for a touch). */
-  readonly touchNoticeAfterMs?: number;
-  readonly debug?: DebugLog;
-}
 
 /**
  * Opens a private key on a PKCS#11 token (and its certificate, when given as a pkcs11: URI).

@@ -8,6 +8,7 @@ import { registerEmulateCommand } from './emulate.js';
 import { registerServeCommand } from './serve.js';
 import { registerUpdateCommand } from './update.js';
 import { registerListCommand } from './pkcs11.js';
+import { registerEnrollCommand } from './enroll.js';
 import { applyHelp } from './help.js';
 
 /**
@@ -28,6 +29,7 @@ export function buildProgram(invokedAs = 'roles-anywhere-signer'): Command {
     registerSignStringCommand,
     registerReadCertificateDataCommand,
     registerListCommand,
+    registerEnrollCommand,
     registerServeCommand,
     registerUpdateCommand,
     registerEmulateCommand,

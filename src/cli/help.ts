@@ -147,6 +147,20 @@ const COMMAND_HELP: Readonly<Record<string, CommandHelp>> = {
     ],
     environment: [],
   },
+  enroll: {
+    groups: {
+      '--key-type': 'Enrolment:',
+      '--subject': 'Enrolment:',
+      '--out': 'Enrolment:',
+      '--import-certificate': 'Enrolment:',
+      '--private-key': 'Enrolment:',
+    },
+    examples: [
+      "$ ROLES_ANYWHERE_PIN=123456 roles-anywhere-signer enroll --private-key 'pkcs11:token=ci;object=build-01' \\\n      --pkcs11-lib /usr/lib/softhsm/libsofthsm2.so --key-type ec-p256 --subject 'CN=build-01,O=Example' --out build-01.csr",
+      "$ ROLES_ANYWHERE_PIN=123456 roles-anywhere-signer enroll --import-certificate build-01.pem \\\n      --private-key 'pkcs11:token=ci;object=build-01' --pkcs11-lib /usr/lib/softhsm/libsofthsm2.so",
+    ],
+    environment: [['ROLES_ANYWHERE_PIN', 'the user PIN, when the URI has no pin-value or pin-source']],
+  },
   version: { examples: ['$ roles-anywhere-signer version', '$ roles-anywhere-signer --version'], environment: [] },
 };
 
@@ -201,7 +215,7 @@ function section(title: string, body: string): string {
 }
 
 /** Groups in reading order: what to sign with, how to ask, then output; ungrouped flags last. */
-const GROUP_ORDER = [CERTIFICATE_AND_KEY, PKCS11, TPM, REQUEST, 'Endpoint:', 'Credentials file:', 'Emulator:', OUTPUT];
+const GROUP_ORDER = [CERTIFICATE_AND_KEY, 'Enrolment:', PKCS11, TPM, REQUEST, 'Endpoint:', 'Credentials file:', 'Emulator:', OUTPUT];
 
 function groupRank(heading: string): number {
   const rank = GROUP_ORDER.indexOf(heading);

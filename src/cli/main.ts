@@ -12,7 +12,8 @@ async function main(argv: readonly string[]): Promise<number> {
   const program = buildProgram(invokedName(argv[1]));
   try {
     await program.parseAsync(argv as string[]);
-    return 0;
+    // A command that reports its own verdict (doctor: 1 when a check fails) sets process.exitCode.
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (error) {
     return report(error, argv.includes('--debug'));
   }

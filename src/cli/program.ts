@@ -9,6 +9,7 @@ import { registerServeCommand } from './serve.js';
 import { registerUpdateCommand } from './update.js';
 import { registerListCommand } from './pkcs11.js';
 import { registerEnrollCommand } from './enroll.js';
+import { registerDoctorCommand } from './doctor.js';
 import { applyHelp } from './help.js';
 
 /**
@@ -30,6 +31,7 @@ export function buildProgram(invokedAs = 'roles-anywhere-signer'): Command {
     registerReadCertificateDataCommand,
     registerListCommand,
     registerEnrollCommand,
+    registerDoctorCommand,
     registerServeCommand,
     registerUpdateCommand,
     registerEmulateCommand,

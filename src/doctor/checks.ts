@@ -49,7 +49,7 @@ export function checkLeaf(leafDer: Uint8Array, now: Date): CheckResult[] {
     'certificate keyUsage': profile.keyUsage === undefined ? 'absent' : 'includes digitalSignature',
     'certificate signature algorithm': profile.signatureAlgorithm.name,
     'certificate key': certificateKeyDescription(certificate),
-    'certificate subject': oneLine(certificate.subject),
+    'certificate subject': oneLine(certificate.subject) || '(empty)',
   };
   const results: CheckResult[] = LEAF_RULES.map(([check, codes]) => {
     const violation = violations.find((candidate) => codes.includes(candidate.code));
@@ -168,9 +168,12 @@ function certificateKeyDescription(certificate: X509Certificate): string {
   return key.asymmetricKeyType ?? 'unknown';
 }
 
-/** Node prints names one attribute per line, least specific first; RFC 4514 order is the reverse. */
-function oneLine(name: string): string {
-  return name.split('\n').reverse().join(',');
+/**
+ * Node prints names one attribute per line, least specific first; RFC 4514 order is the
+ * reverse. An empty name comes back as undefined (node 20), though the type says string.
+ */
+function oneLine(name: string | undefined): string {
+  return (name ?? '').split('\n').reverse().join(',');
 }
 
 function iso(date: Date): string {

@@ -153,5 +153,5 @@ function serialNumberDer(serial: ArrayBuffer): Buffer {
 
 /** Most specific first, as read-certificate-data prints names (node lists them least specific first). */
 function rfc4514Subject(certificate: X509Certificate): string {
-  return certificate.subject.split('\n').reverse().join(',');
+  return ((certificate.subject as string | undefined) ?? '').split('\n').reverse().join(',');
 }

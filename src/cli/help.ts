@@ -161,6 +161,14 @@ const COMMAND_HELP: Readonly<Record<string, CommandHelp>> = {
     ],
     environment: [['ROLES_ANYWHERE_PIN', 'the user PIN, when the URI has no pin-value or pin-source']],
   },
+  doctor: {
+    groups: { '--trust-anchor-certificate': CERTIFICATE_AND_KEY },
+    examples: [
+      `$ roles-anywhere-signer doctor --certificate me.pem --private-key me.key --intermediates chain.pem \\\n      --trust-anchor-certificate ca.pem ${ARNS}`,
+      "$ roles-anywhere-signer doctor --certificate 'pkcs11:token=ci;object=build-01;type=cert' --pkcs11-lib /usr/lib/softhsm/libsofthsm2.so --json",
+    ],
+    environment: KEY_ENVIRONMENT,
+  },
   version: { examples: ['$ roles-anywhere-signer version', '$ roles-anywhere-signer --version'], environment: [] },
 };
 
@@ -168,6 +176,12 @@ const EXIT_CODES = [
   '  0  success (also --help, --version, and serve/update stopped by SIGINT or SIGTERM)',
   '  1  a file, key, certificate, PIN, TPM, network or service error (one line on stderr)',
   '  2  a usage error: unknown flag or command, missing or malformed value, missing ARN',
+].join('\n');
+
+const DOCTOR_EXIT_CODES = [
+  '  0  no check failed (warnings allowed)',
+  '  1  at least one check failed: the line says what to fix',
+  '  2  a usage error: unknown flag, missing or malformed value',
 ].join('\n');
 
 const ROOT_EXAMPLES = [
@@ -205,7 +219,7 @@ export function applyHelp(program: Command, name: string): void {
       : help.environment.map(([variable, meaning]) => `  ${variable}\n      ${meaning}`).join('\n');
     command.addHelpText(
       'after',
-      rename(section('Examples', help.examples.map((example) => `  ${example}`).join('\n')) + section('Environment', environment) + section('Exit codes', EXIT_CODES)),
+      rename(section('Examples', help.examples.map((example) => `  ${example}`).join('\n')) + section('Environment', environment) + section('Exit codes', command.name() === 'doctor' ? DOCTOR_EXIT_CODES : EXIT_CODES)),
     );
   }
 }

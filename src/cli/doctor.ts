@@ -4,6 +4,7 @@ import { debugFor, noticeOnTerminal, writeStdout } from './io.js';
 
 interface DoctorFlags extends SigningFlags {
   trustAnchorCertificate?: string;
+  offline?: boolean;
   json?: boolean;
 }
 
@@ -15,6 +16,7 @@ export function registerDoctorCommand(program: Command): void {
       .description('Check locally what IAM Roles Anywhere would refuse: certificate, chain, key and ARNs, one line each with the fix'),
   )
     .option('--trust-anchor-certificate <path>', 'PEM bundle of the trust anchor\'s CA certificates, to check that the chain reaches it')
+    .option('--offline', 'skip the network checks (endpoint reachable, clock against its Date header)')
     .option('--json', 'print the checks as JSON')
     .action(async (flags: DoctorFlags) => {
       const { runDoctor } = await import('../doctor/run.js');
@@ -26,6 +28,8 @@ export function registerDoctorCommand(program: Command): void {
           ...(flags.profileArn !== undefined ? { profileArn: flags.profileArn } : {}),
           ...(flags.roleArn !== undefined ? { roleArn: flags.roleArn } : {}),
           ...(flags.region !== undefined ? { region: flags.region } : {}),
+          ...(flags.endpoint !== undefined ? { endpoint: flags.endpoint } : {}),
+          offline: flags.offline === true,
           ...(flags.trustAnchorCertificate !== undefined ? { trustAnchorCertificate: flags.trustAnchorCertificate } : {}),
           debug: debugFor(flags),
           notice: noticeOnTerminal,

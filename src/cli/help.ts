@@ -162,7 +162,7 @@ const COMMAND_HELP: Readonly<Record<string, CommandHelp>> = {
     environment: [['ROLES_ANYWHERE_PIN', 'the user PIN, when the URI has no pin-value or pin-source']],
   },
   doctor: {
-    groups: { '--trust-anchor-certificate': CERTIFICATE_AND_KEY },
+    groups: { '--trust-anchor-certificate': CERTIFICATE_AND_KEY, '--offline': REQUEST },
     examples: [
       `$ roles-anywhere-signer doctor --certificate me.pem --private-key me.key --intermediates chain.pem \\\n      --trust-anchor-certificate ca.pem ${ARNS}`,
       "$ roles-anywhere-signer doctor --certificate 'pkcs11:token=ci;object=build-01;type=cert' --pkcs11-lib /usr/lib/softhsm/libsofthsm2.so --json",

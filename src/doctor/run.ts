@@ -3,7 +3,10 @@ import { SignerError } from '../errors.js';
 import { loadCertificateFile, loadIntermediates, loadLeafCertificate } from '../certs/load.js';
 import { openKeySource, resolveKeyOptions, type KeyOptions } from '../keys/index.js';
 import { publicKeyMatchesCertificate } from '../keys/match.js';
+import { parseArn } from '../rolesanywhere/arn.js';
+import { resolveEndpoint } from '../rolesanywhere/endpoint.js';
 import { checkChain, checkLeaf, checkRequest, type CheckResult, type RequestFlags } from './checks.js';
+import { checkEndpoint, type FetchLike } from './network.js';
 
 export interface DoctorOptions extends KeyOptions, RequestFlags {
   readonly intermediates?: string;
@@ -12,6 +15,11 @@ export interface DoctorOptions extends KeyOptions, RequestFlags {
   readonly debug?: DebugLog;
   /** Told before a step that costs a PIN entry or a touch, so the user is not surprised. */
   readonly notice?: (message: string) => void;
+  /** --endpoint; else the region's IAM Roles Anywhere endpoint. */
+  readonly endpoint?: string;
+  /** --offline: no network check at all. */
+  readonly offline?: boolean;
+  readonly fetch?: FetchLike;
 }
 
 /**
@@ -23,6 +31,7 @@ export interface DoctorOptions extends KeyOptions, RequestFlags {
 export async function runDoctor(options: DoctorOptions, now: Date): Promise<CheckResult[]> {
   const debug = options.debug ?? silent;
   const results: CheckResult[] = [...checkRequest(options)];
+  if (options.offline !== true) results.push(...(await networkChecks(options, now)));
 
   let leafFromFile: Uint8Array | undefined;
   let keyOptions: ReturnType<typeof resolveKeyOptions> | undefined;
@@ -86,4 +95,31 @@ function failure(check: string, error: unknown): CheckResult {
   return split === -1
     ? { check, status: 'fail', detail: error.message }
     : { check, status: 'fail', detail: error.message.slice(0, split), fix: error.message.slice(split + 2) };
+}
+
+/** The endpoint the request would go to, as credential-process resolves it; needs both ARNs. */
+async function networkChecks(options: DoctorOptions, now: Date): Promise<CheckResult[]> {
+  let endpoint: URL;
+  try {
+    if (options.trustAnchorArn === undefined || options.profileArn === undefined) {
+      if (options.endpoint === undefined) {
+        return [{ check: 'endpoint', status: 'warn', detail: 'not checked: no --endpoint and no ARNs to find the region\'s endpoint', fix: 'pass --trust-anchor-arn and --profile-arn (or --endpoint), or --offline to skip network checks' }];
+      }
+      endpoint = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(options.endpoint) ? options.endpoint : `https://${options.endpoint}`);
+    } else {
+      endpoint = resolveEndpoint({
+        trustAnchor: parseArn(options.trustAnchorArn, 'trust-anchor'),
+        profile: parseArn(options.profileArn, 'profile'),
+        ...(options.region !== undefined ? { region: options.region } : {}),
+        ...(options.endpoint !== undefined ? { endpoint: options.endpoint } : {}),
+      }).url;
+    }
+  } catch (error) {
+    // The ARN and region lines above already say what is wrong.
+    if (error instanceof SignerError) return [{ check: 'endpoint', status: 'warn', detail: 'not checked: the request flags are not usable (above)', fix: 'fix them first' }];
+    throw error;
+  }
+  // The clock is read around the request; `now` anchors it so tests can skew it.
+  const offset = now.getTime() - Date.now();
+  return checkEndpoint(endpoint, () => new Date(Date.now() + offset), options.fetch);
 }

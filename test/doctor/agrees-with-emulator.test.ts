@@ -1,4 +1,5 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
@@ -109,6 +110,7 @@ t.test('doctor names the cause for which the emulator refuses', async (t) => {
       trustAnchorArn: TRUST_ANCHOR,
       profileArn: PROFILE,
       roleArn: ROLE,
+      endpoint: emulator.url,
     }, now);
     const failed = results.filter((result) => result.status === 'fail');
     t.same(failed.map((result) => result.check), [testCase.check], `${testCase.name}: doctor fails "${testCase.check}" and nothing else`);
@@ -135,8 +137,44 @@ t.test('a good certificate: the emulator issues credentials and doctor reports n
   t.equal(response.status, 201);
   await writeFile(join(dir, 'good.pem'), issued.certificatePem);
   await writeFile(join(dir, 'good-chain.pem'), derToPem(intermediate.certificateDer));
-  const results = await runDoctor({ certificate: join(dir, 'good.pem'), privateKey: join(dir, 'key.pem'), intermediates: join(dir, 'good-chain.pem'), trustAnchorCertificate: join(dir, 'anchor.pem'), trustAnchorArn: TRUST_ANCHOR, profileArn: PROFILE, roleArn: ROLE }, now);
+  const results = await runDoctor({ certificate: join(dir, 'good.pem'), privateKey: join(dir, 'key.pem'), intermediates: join(dir, 'good-chain.pem'), trustAnchorCertificate: join(dir, 'anchor.pem'), trustAnchorArn: TRUST_ANCHOR, profileArn: PROFILE, roleArn: ROLE, endpoint: emulator.url }, now);
   t.same(results.filter((result) => result.status !== 'ok'), []);
+  t.match(results.find((result) => result.check === 'endpoint'), { status: 'ok', detail: `${emulator.url} answers (HTTP 403)` });
+  t.match(results.find((result) => result.check === 'clock'), { status: 'ok', detail: /^this machine is \d+ s (ahead of|behind) 127\.0\.0\.1:\d+ \(its Date: .+ GMT\)$/ });
   t.match(results.find((result) => result.check === 'chain trust'), { status: 'ok', detail: 'reaches the trust anchor "CN=Doctor Test Root" in 3 step(s)' });
   t.match(results.find((result) => result.check === 'chain sent'), { detail: '1 of 1 candidate(s), at most 5: "CN=Doctor Test Issuing"' });
+});
+
+t.test('clock skew against the endpoint\'s Date: the emulator refuses a request 10 minutes ahead, and doctor fails the clock', async (t) => {
+  const ahead = new Date(Date.now() + 10 * 60 * 1000);
+  const issued = await issueLeafCertificate({ issuer: intermediate, subject: 'CN=workload', publicKey: key.publicKey, now });
+  // The emulator's clock is `now` (real time); the request is signed 10 minutes ahead.
+  const response = await send(signTestRequest({
+    url: emulator.url, region: REGION, privateKey: key.privateKeyPem, keyType: 'EC', certificateDer: issued.certificateDer,
+    chainDers: [intermediate.certificateDer], query: { profileArn: PROFILE, roleArn: ROLE, trustAnchorArn: TRUST_ANCHOR }, body: '{"durationSeconds":3600}', signingDate: new Date(now.getTime() + 10 * 60 * 1000),
+  }));
+  t.equal(response.status, 403);
+  t.equal(response.reason, 'CLOCK_SKEW');
+  const results = await runDoctor({ trustAnchorArn: TRUST_ANCHOR, profileArn: PROFILE, roleArn: ROLE, endpoint: emulator.url, certificate: join(dir, 'good.pem'), privateKey: join(dir, 'key.pem') }, ahead);
+  t.match(results.find((result) => result.check === 'clock'), {
+    status: 'fail',
+    detail: /^this machine is (59\d|60\d) s ahead of 127\.0\.0\.1:\d+ \(its Date: .+ GMT\)$/,
+    fix: 'synchronise the clock (timedatectl set-ntp true, chronyc makestep): signatures more than about 5 minutes off are refused as "Signature expired"',
+  });
+});
+
+t.test('an endpoint that does not answer is one failed check', async (t) => {
+  // A port that was free a moment ago: nothing listens there.
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const port = (probe.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  const results = await runDoctor({ trustAnchorArn: TRUST_ANCHOR, profileArn: PROFILE, endpoint: `http://127.0.0.1:${port}`, certificate: join(dir, 'good.pem'), privateKey: join(dir, 'key.pem') }, now);
+  t.same(results.find((result) => result.check === 'endpoint'), {
+    check: 'endpoint',
+    status: 'fail',
+    detail: `http://127.0.0.1:${port} does not answer (ECONNREFUSED)`,
+    fix: 'check --endpoint or --region, DNS, the firewall and any proxy (doctor does not use a proxy yet)',
+  });
+  t.notOk(results.some((result) => result.check === 'clock'), 'no clock line without an answer');
 });

@@ -1,7 +1,7 @@
 import { silent, type DebugLog } from '../debug.js';
 import { SignerError } from '../errors.js';
 import { loadCertificateFile, loadIntermediates, loadLeafCertificate } from '../certs/load.js';
-import { openKeySource, resolveKeyOptions, type KeyOptions } from '../keys/index.js';
+import { openKeySource, resolveKeyOptions, type KeyOptions, type KeySpec, type Pkcs11KeySpec } from '../keys/index.js';
 import { publicKeyMatchesCertificate } from '../keys/match.js';
 import { parseArn } from '../rolesanywhere/arn.js';
 import { resolveEndpoint } from '../rolesanywhere/endpoint.js';
@@ -49,23 +49,16 @@ export async function runDoctor(options: DoctorOptions, now: Date): Promise<Chec
   let leaf = leafFromFile;
   let chainFromSource: readonly Uint8Array[] = [];
   if (keyOptions !== undefined) {
-    if (keyOptions.spec.kind === 'pkcs11') options.notice?.('doctor: opening the key logs in to the token (one PIN entry; no signature is made)');
-    try {
-      const source = await openKeySource(keyOptions.spec, { debug });
-      try {
-        leaf ??= source.certificate;
-        chainFromSource = source.chain ?? [];
-        results.push({ check: 'key', status: 'ok', detail: `${source.description} opens (${source.keyType})` });
-        if (leaf !== undefined) {
-          results.push(publicKeyMatchesCertificate(source.publicKey, leaf)
-            ? { check: 'key matches certificate', status: 'ok', detail: 'same public key (compared without a signature)' }
-            : { check: 'key matches certificate', status: 'fail', detail: 'the certificate is for another key', fix: 'pass the certificate issued for this key, or the key this certificate was issued for' });
-        }
-      } finally {
-        await source.close();
-      }
-    } catch (error) {
-      results.push(failure('key', error));
+    const token = keyOptions.spec.kind === 'pkcs11' ? await tokenCheck(keyOptions.spec) : undefined;
+    if (token !== undefined) results.push(token.result);
+    if (token !== undefined && !token.mayLogIn) {
+      results.push({ check: 'key', status: 'warn', detail: 'not opened: logging in now could block the PIN', fix: token.result.fix ?? 'see the token line' });
+    } else {
+      if (token !== undefined) options.notice?.('doctor: opening the key logs in to the token (one PIN entry; no signature is made)');
+      const opened = await checkKey(keyOptions.spec, leaf, debug);
+      results.push(...opened.results);
+      leaf ??= opened.certificate;
+      chainFromSource = opened.chain;
     }
   }
   if (leaf === undefined) {
@@ -122,4 +115,53 @@ async function networkChecks(options: DoctorOptions, now: Date): Promise<CheckRe
   // The clock is read around the request; `now` anchors it so tests can skew it.
   const offset = now.getTime() - Date.now();
   return checkEndpoint(endpoint, () => new Date(Date.now() + offset), options.fetch);
+}
+
+/**
+ * The token's PIN state from its flags, read without a login. On the final try (or when the
+ * token cannot be read) doctor does not log in: a mistyped PIN would block the card.
+ */
+async function tokenCheck(spec: Pkcs11KeySpec): Promise<{ result: CheckResult; mayLogIn: boolean }> {
+  const { readTokenState } = await import('../enroll/pkcs11-device.js');
+  const { parsePkcs11Uri } = await import('../keys/pkcs11/uri.js');
+  const pkcs11js = (await import('pkcs11js')).default;
+  let state;
+  try {
+    const uri = parsePkcs11Uri((spec.keyUri ?? spec.certificateUri) as string);
+    state = readTokenState({ uri, ...(spec.modulePath !== undefined ? { modulePath: spec.modulePath } : {}) });
+  } catch (error) {
+    return { result: failure('token', error), mayLogIn: false };
+  }
+  const name = `token "${state.label}" (serial ${state.serial}) in ${state.modulePath}`;
+  if ((state.flags & pkcs11js.CKF_USER_PIN_LOCKED) !== 0) {
+    return { result: { check: 'token', status: 'fail', detail: `${name}: the user PIN is blocked`, fix: 'unblock it with the PUK or SO PIN (YubiKey: ykman piv access unblock-pin)' }, mayLogIn: false };
+  }
+  if ((state.flags & pkcs11js.CKF_USER_PIN_FINAL_TRY) !== 0) {
+    return { result: { check: 'token', status: 'fail', detail: `${name}: one PIN try is left before the PIN blocks`, fix: 'log in once with the right PIN using the token\'s own tool to reset the counter; doctor does not log in now' }, mayLogIn: false };
+  }
+  if ((state.flags & pkcs11js.CKF_USER_PIN_COUNT_LOW) !== 0) {
+    return { result: { check: 'token', status: 'warn', detail: `${name}: the token reports few PIN tries left`, fix: 'check the PIN and its source before the next run; a successful login resets the counter' }, mayLogIn: true };
+  }
+  return { result: { check: 'token', status: 'ok', detail: `${name} present; PIN not blocked, no failed tries reported` }, mayLogIn: true };
+}
+
+/** Opens the key only to compare public keys: no signature, so no PIN-per-signature prompt or touch. */
+async function checkKey(spec: KeySpec, leafFromFile: Uint8Array | undefined, debug: DebugLog): Promise<{ results: CheckResult[]; certificate?: Uint8Array; chain: readonly Uint8Array[] }> {
+  try {
+    const source = await openKeySource(spec, { debug });
+    try {
+      const leaf = leafFromFile ?? source.certificate;
+      const results: CheckResult[] = [{ check: 'key', status: 'ok', detail: `${source.description} opens (${source.keyType})` }];
+      if (leaf !== undefined) {
+        results.push(publicKeyMatchesCertificate(source.publicKey, leaf)
+          ? { check: 'key matches certificate', status: 'ok', detail: 'same public key (compared without a signature)' }
+          : { check: 'key matches certificate', status: 'fail', detail: 'the certificate is for another key', fix: 'pass the certificate issued for this key, or the key this certificate was issued for' });
+      }
+      return { results, ...(source.certificate !== undefined ? { certificate: source.certificate } : {}), chain: source.chain ?? [] };
+    } finally {
+      await source.close();
+    }
+  } catch (error) {
+    return { results: [failure('key', error)], chain: [] };
+  }
 }

@@ -101,6 +101,49 @@ export async function openTokenSession(options: OpenTokenOptions): Promise<Token
   }
 }
 
+export interface TokenState {
+  readonly modulePath: string;
+  readonly label: string;
+  readonly serial: string;
+  /** CK_TOKEN_INFO flags, read without logging in. */
+  readonly flags: number;
+}
+
+/**
+ * The token the URI names and its flags (PIN count low, final try, locked), without a login:
+ * for doctor, which must not spend a PIN try to find out how many are left.
+ */
+export function readTokenState(options: { readonly uri: Pkcs11Uri; readonly modulePath?: string; readonly moduleSearch?: ModuleSearch }): TokenState {
+  const module = resolveModulePath(options.modulePath, [options.uri], options.moduleSearch);
+  const lib = new pkcs11js.PKCS11();
+  try {
+    lib.load(module.path);
+  } catch (cause) {
+    throw new SignerError('PKCS11_MODULE_LOAD_FAILED', `cannot load the PKCS#11 module ${module.path} (from ${module.origin}): ${firstLine(cause)}; pass the vendor's PKCS#11 module with --pkcs11-lib`, { cause });
+  }
+  let initializedHere = true;
+  try {
+    try {
+      lib.C_Initialize({ flags: pkcs11js.CKF_OS_LOCKING_OK });
+    } catch (cause) {
+      if (ckrOf(cause) !== 'CKR_CRYPTOKI_ALREADY_INITIALIZED') {
+        initializedHere = false;
+        throw new SignerError('PKCS11_MODULE_LOAD_FAILED', `the PKCS#11 module ${module.path} failed to initialize (${ckrOf(cause) ?? firstLine(cause)}): check its configuration (for SoftHSM: SOFTHSM2_CONF and its token directory)`, { cause });
+      }
+      initializedHere = false;
+    }
+    const { slot, token } = pickToken(lib, options.uri, module.path);
+    return { modulePath: module.path, label: token.label, serial: token.serial, flags: lib.C_GetTokenInfo(slot).flags };
+  } finally {
+    try {
+      if (initializedHere) lib.C_Finalize();
+    } catch {
+      // nothing is left to free
+    }
+    lib.close();
+  }
+}
+
 function pickToken(lib: pkcs11js.PKCS11, uri: Pkcs11Uri, modulePath: string): { slot: Buffer; token: TokenSession['token'] } {
   const candidates: { slot: Buffer; token: TokenSession['token'] }[] = [];
   const present: string[] = [];

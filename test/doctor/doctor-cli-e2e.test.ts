@@ -16,6 +16,7 @@ t.test('a token certificate: the login is announced, the chain comes from the to
   t.notMatch(result.stdout, fixture.pin);
   const checks = JSON.parse(result.stdout) as { check: string; status: string; detail: string }[];
   t.same(checks.filter((check) => check.status === 'fail'), []);
+  t.same(checks.find((check) => check.check === 'token'), { check: 'token', status: 'ok', detail: `token "${fixture.tokenLabel}" (serial ${fixture.tokenSerial}) in ${fixture.module} present; PIN not blocked, no failed tries reported` });
   t.match(checks.find((check) => check.check === 'key'), { status: 'ok', detail: /^pkcs11:token=roles-anywhere-test.*object=ec-p256.* opens \(EC\)$/ });
   t.match(checks.find((check) => check.check === 'chain sent'), { detail: '1 of 1 candidate(s), at most 5: "CN=Test Intermediate CA,O=roles-anywhere-signer tests"' });
   t.match(checks.find((check) => check.check === 'chain trust'), { status: 'ok', detail: 'reaches the trust anchor "CN=Test Root CA,O=roles-anywhere-signer tests" in 3 step(s)' });
@@ -34,6 +35,17 @@ t.test('a wrong PIN is one failed check, not retried, and the other checks still
   t.match(result.stdout, `fail  key: wrong PIN for token "${fixture.tokenLabel}" (serial ${fixture.tokenSerial}) (CKR_PIN_INCORRECT; the token reports few tries left) -> it was not retried; check the PIN and its source, then run again\n`);
   t.match(result.stdout, 'fail  certificate: no certificate to check -> pass --certificate (a PEM/DER file or a pkcs11: URI)\n');
   t.notMatch(result.stdout + result.stderr, /999999/);
+
+  // The failed login left the token's "count low" flag: the next run says so, read without a login.
+  const after = await runCli(['doctor', '--offline', '--certificate', certificate, '--pkcs11-lib', fixture.module, '--json'], { env });
+  const checks = JSON.parse(after.stdout) as { check: string; status: string; detail: string; fix?: string }[];
+  t.same(checks.find((check) => check.check === 'token'), {
+    check: 'token',
+    status: 'warn',
+    detail: `token "${fixture.tokenLabel}" (serial ${fixture.tokenSerial}) in ${fixture.module}: the token reports few PIN tries left`,
+    fix: 'check the PIN and its source before the next run; a successful login resets the counter',
+  });
+  t.equal(after.code, 0, 'a warning alone exits 0');
 });
 
 t.test('usage errors exit 2 with one line', async (t) => {

@@ -221,7 +221,7 @@ export function deviceError(action: string, where: string, cause: unknown): Sign
   return new SignerError('PKCS11_DEVICE_ERROR', `${action} failed for ${where} (${ckrOf(cause) ?? firstLine(cause)}): check the token with \`roles-anywhere-signer list\` and retry with --debug`, { cause });
 }
 
-/** Handles of the objects of `cls` (any class when undefined) whose attributes equal `match`. */
+/** Handles of the objects whose attributes equal the template's (C_FindObjects, bounded). */
 export function findObjectHandles(token: TokenSession, template: pkcs11js.Template): Buffer[] {
   const { lib, session } = token;
   lib.C_FindObjectsInit(session, template);

@@ -1,6 +1,6 @@
 import { existsSync, unlinkSync, writeFileSync } from 'node:fs';
 import { SignerError } from '../errors.js';
-import { describeEnrollKeyType } from './key-types.js';
+import { describeEnrollKeyType, type EnrollKeyType } from './key-types.js';
 import type { Pkcs11EnrollResult } from './enroll-pkcs11.js';
 import type { CertificateImportResult } from './pkcs11-import.js';
 
@@ -8,7 +8,7 @@ import type { CertificateImportResult } from './pkcs11-import.js';
 export interface EnrollReport {
   readonly keyUri: string;
   readonly pkcs11Lib: string;
-  readonly keyType: string;
+  readonly keyType: EnrollKeyType;
   readonly label: string;
   readonly id: string;
   readonly sensitive: boolean | undefined;
@@ -40,7 +40,7 @@ export function enrollReport(result: Pkcs11EnrollResult, csrFile: string | undef
 
 export function formatEnrollReport(report: EnrollReport): string {
   return [
-    `Generated ${describeEnrollKeyType(report.keyType as Parameters<typeof describeEnrollKeyType>[0])} key "${report.label}" (id ${report.id}) inside the token: sensitive ${String(report.sensitive)}, extractable ${String(report.extractable)}`,
+    `Generated ${describeEnrollKeyType(report.keyType)} key "${report.label}" (id ${report.id}) inside the token: sensitive ${String(report.sensitive)}, extractable ${String(report.extractable)}`,
     `  key: ${report.keyUri}`,
     report.csrFile !== undefined ? `Certificate request written to ${report.csrFile}` : 'Certificate request printed on stdout',
     'Next steps:',

@@ -7,8 +7,9 @@ import { startEnrollRig } from './enroll-rig.js';
 /** enroll's refusals and its import checks, end to end on SoftHSM: one line each, nothing left behind. */
 const { fixture, env, withPin, token, issue, assertOneLineFailure, privateKeyAttributes } = await startEnrollRig(t);
 
-t.test('without --out the request alone goes to stdout and the report to stderr; a chosen id is kept', async (t) => {
-  const result = await runCli(['enroll', '--private-key', `${token};object=piped;id=%7A`, '--pkcs11-lib', fixture.module, '--subject', 'CN=piped'], { env: withPin });
+t.test('without --out the request alone goes to stdout and the report to stderr; a chosen id is kept; a pin-value is never echoed', async (t) => {
+  const result = await runCli(['enroll', '--private-key', `${token};object=piped;id=%7A?pin-value=${fixture.pin}`, '--pkcs11-lib', fixture.module, '--subject', 'CN=piped'], { env: env() });
+  t.notMatch(result.stdout + result.stderr, fixture.pin, 'the PIN from the URI appears nowhere');
   t.equal(result.code, 0);
   t.match(result.stdout, /^-----BEGIN CERTIFICATE REQUEST-----\n[A-Za-z0-9+/=\n]+-----END CERTIFICATE REQUEST-----\n$/);
   t.match(result.stderr, /^Generated EC P-256 key "piped" \(id 7a\) inside the token: sensitive true, extractable false\n {2}key: pkcs11:.*;object=piped;type=private;id=%7A\nCertificate request printed on stdout\nNext steps:\n {2}1\. /);

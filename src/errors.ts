@@ -35,6 +35,7 @@ export type SignerErrorCode =
   | 'PKCS11_TOKEN_NOT_FOUND'
   | 'PKCS11_OBJECT_NOT_FOUND'
   | 'PKCS11_OBJECT_AMBIGUOUS'
+  | 'PKCS11_OBJECT_EXISTS'
   | 'PKCS11_PIN_INCORRECT'
   | 'PKCS11_PIN_LOCKED'
   | 'PKCS11_PIN_REQUIRED'
@@ -81,10 +82,13 @@ export type SignerErrorCode =
 export class SignerError extends Error {
   override readonly name = 'SignerError';
   readonly code: SignerErrorCode;
+  /** The most likely local cause, when one is known (the CLI prints it as a second line, `hint: ...`). */
+  readonly hint?: string;
 
-  constructor(code: SignerErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(code: SignerErrorCode, message: string, options?: { cause?: unknown; hint?: string }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
+    if (options?.hint !== undefined) this.hint = options.hint;
   }
 }
 

@@ -31,7 +31,7 @@ export function registerCredentialProcessCommand(program: Command): void {
         });
       } else {
         const { obtainCredentialsOnce } = await import('../credentials/obtain.js');
-        credentials = await obtainCredentialsOnce(options);
+        credentials = await obtainCredentialsOnce({ ...options, explainRefusal: true });
       }
       await writeStdout(formatCredentialProcessOutput(credentials));
     });

@@ -147,6 +147,28 @@ const COMMAND_HELP: Readonly<Record<string, CommandHelp>> = {
     ],
     environment: [],
   },
+  enroll: {
+    groups: {
+      '--key-type': 'Enrolment:',
+      '--subject': 'Enrolment:',
+      '--out': 'Enrolment:',
+      '--import-certificate': 'Enrolment:',
+      '--private-key': 'Enrolment:',
+    },
+    examples: [
+      "$ ROLES_ANYWHERE_PIN=123456 roles-anywhere-signer enroll --private-key 'pkcs11:token=ci;object=build-01' \\\n      --pkcs11-lib /usr/lib/softhsm/libsofthsm2.so --key-type ec-p256 --subject 'CN=build-01,O=Example' --out build-01.csr",
+      "$ ROLES_ANYWHERE_PIN=123456 roles-anywhere-signer enroll --import-certificate build-01.pem \\\n      --private-key 'pkcs11:token=ci;object=build-01' --pkcs11-lib /usr/lib/softhsm/libsofthsm2.so",
+    ],
+    environment: [['ROLES_ANYWHERE_PIN', 'the user PIN, when the URI has no pin-value or pin-source']],
+  },
+  doctor: {
+    groups: { '--trust-anchor-certificate': CERTIFICATE_AND_KEY, '--offline': REQUEST },
+    examples: [
+      `$ roles-anywhere-signer doctor --certificate me.pem --private-key me.key --intermediates chain.pem \\\n      --trust-anchor-certificate ca.pem ${ARNS}`,
+      "$ roles-anywhere-signer doctor --certificate 'pkcs11:token=ci;object=build-01;type=cert' --pkcs11-lib /usr/lib/softhsm/libsofthsm2.so --json",
+    ],
+    environment: KEY_ENVIRONMENT,
+  },
   version: { examples: ['$ roles-anywhere-signer version', '$ roles-anywhere-signer --version'], environment: [] },
 };
 
@@ -154,6 +176,12 @@ const EXIT_CODES = [
   '  0  success (also --help, --version, and serve/update stopped by SIGINT or SIGTERM)',
   '  1  a file, key, certificate, PIN, TPM, network or service error (one line on stderr)',
   '  2  a usage error: unknown flag or command, missing or malformed value, missing ARN',
+].join('\n');
+
+const DOCTOR_EXIT_CODES = [
+  '  0  no check failed (warnings allowed)',
+  '  1  at least one check failed: the line says what to fix',
+  '  2  a usage error: unknown flag, missing or malformed value',
 ].join('\n');
 
 const ROOT_EXAMPLES = [
@@ -191,7 +219,7 @@ export function applyHelp(program: Command, name: string): void {
       : help.environment.map(([variable, meaning]) => `  ${variable}\n      ${meaning}`).join('\n');
     command.addHelpText(
       'after',
-      rename(section('Examples', help.examples.map((example) => `  ${example}`).join('\n')) + section('Environment', environment) + section('Exit codes', EXIT_CODES)),
+      rename(section('Examples', help.examples.map((example) => `  ${example}`).join('\n')) + section('Environment', environment) + section('Exit codes', command.name() === 'doctor' ? DOCTOR_EXIT_CODES : EXIT_CODES)),
     );
   }
 }
@@ -201,7 +229,7 @@ function section(title: string, body: string): string {
 }
 
 /** Groups in reading order: what to sign with, how to ask, then output; ungrouped flags last. */
-const GROUP_ORDER = [CERTIFICATE_AND_KEY, PKCS11, TPM, REQUEST, 'Endpoint:', 'Credentials file:', 'Emulator:', OUTPUT];
+const GROUP_ORDER = [CERTIFICATE_AND_KEY, 'Enrolment:', PKCS11, TPM, REQUEST, 'Endpoint:', 'Credentials file:', 'Emulator:', OUTPUT];
 
 function groupRank(heading: string): number {
   const rank = GROUP_ORDER.indexOf(heading);

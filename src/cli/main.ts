@@ -14,7 +14,8 @@ async function main(argv: readonly string[]): Promise<number> {
   const program = await buildProgram(argv, invokedName(argv[1]));
   try {
     await program.parseAsync(argv as string[]);
-    return 0;
+    // A command that reports its own verdict (doctor: 1 when a check fails) sets process.exitCode.
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (error) {
     return report(error, argv.includes('--debug'));
   }
@@ -28,6 +29,7 @@ function report(error: unknown, debug: boolean): number {
   }
   if (error instanceof SignerError) {
     process.stderr.write(`roles-anywhere-signer: ${toTerminalText(error.message)}\n`);
+    if (error.hint !== undefined) process.stderr.write(`hint: ${toTerminalText(error.hint)}\n`);
     if (debug) {
       process.stderr.write(`debug: error code ${error.code}\n`);
       let cause: unknown = error.cause;

@@ -1,4 +1,5 @@
 import type { DebugLog } from '../debug.js';
+import { SignerError, isSignerError } from '../errors.js';
 import { openSigningIdentity, type IdentityOptions } from '../keys/identity.js';
 import { prepareSession, requestCredentials, type SessionOptions } from '../rolesanywhere/session.js';
 import type { HttpSend } from '../rolesanywhere/http.js';
@@ -10,6 +11,8 @@ export interface ObtainOptions {
   readonly debug: DebugLog;
   readonly clock?: () => Date;
   readonly send?: HttpSend;
+  /** On a service refusal, add a second line with the most likely local cause (credential-process). */
+  readonly explainRefusal?: boolean;
 }
 
 /**
@@ -22,7 +25,25 @@ export async function obtainCredentialsOnce(options: ObtainOptions): Promise<Cre
   options.debug(`endpoint ${session.endpoint.url.origin}, region ${session.endpoint.region}`);
   const identity = await openSigningIdentity(options.identity, clock(), options.debug);
   try {
-    const credentials = await requestCredentials(identity, session, { clock, debug: options.debug });
+    let credentials: Credentials;
+    try {
+      credentials = await requestCredentials(identity, session, { clock, debug: options.debug });
+    } catch (error) {
+      if (options.explainRefusal === true && isSignerError(error) && (error.code === 'CREATE_SESSION_DENIED' || error.code === 'CREATE_SESSION_NOT_FOUND')) {
+        // From what was already loaded: no key use, so no PIN entry or touch.
+        const { refusalHint } = await import('./refusal-hint.js');
+        const hint = refusalHint(error.message, {
+          certificate: identity.certificate,
+          chain: identity.chain,
+          region: session.endpoint.region,
+          trustAnchorArn: options.session.trustAnchorArn,
+          profileArn: options.session.profileArn,
+          now: clock(),
+        });
+        if (hint !== undefined) throw new SignerError(error.code, error.message, { cause: error, hint });
+      }
+      throw error;
+    }
     options.debug(`credentials for access key ${credentials.accessKeyId}, expiring ${credentials.expiration.toISOString()}`);
     return credentials;
   } finally {

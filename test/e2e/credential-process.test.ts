@@ -207,7 +207,11 @@ t.test('the emulator\'s refusal reaches the user as the service says it', async 
   await writeFile(keyPath, pair.privateKeyPem);
   await writeFile(certificatePath, issued.certificatePem);
   const result = await runCli(['credential-process', '--certificate', certificatePath, '--private-key', keyPath, ...rig.sessionFlags]);
-  assertCleanFailure(t, result, 'roles-anywhere-signer: CreateSession denied (403 AccessDeniedException): Untrusted Signing Certificate');
+  // The service's words, then one hint line with the likely local cause (credentials/refusal-hint.ts).
+  t.not(result.code, 0);
+  t.equal(result.stdout, '');
+  t.equal(result.stderr, 'roles-anywhere-signer: CreateSession denied (403 AccessDeniedException): Untrusted Signing Certificate\n'
+    + 'hint: the certificate "CN=stranger" was sent without intermediates, issued by "CN=Stranger CA": the trust anchor must hold that CA (or pass the missing intermediates with --intermediates); run roles-anywhere-signer doctor with the same flags and --trust-anchor-certificate <the anchor\'s CA bundle> to see the path\n');
 });
 
 t.test('a broken endpoint: 500 and garbage', async (t) => {

@@ -1,0 +1,80 @@
+import type { Command } from 'commander';
+import { SignerError } from '../errors.js';
+import { debugFor, writeStdout } from './io.js';
+
+interface EnrollFlags {
+  privateKey?: string;
+  pkcs11Lib?: string;
+  keyType: string;
+  subject?: string;
+  out?: string;
+  importCertificate?: string;
+  json?: boolean;
+  debug?: boolean;
+}
+
+/**
+ * `enroll`: a new non-extractable key inside a PKCS#11 token and a certificate request signed
+ * by it; later `enroll --import-certificate` puts the issued certificate next to the key.
+ */
+export function registerEnrollCommand(program: Command): void {
+  program
+    .command('enroll')
+    .description('Generate a key inside a PKCS#11 token and write a certificate request (CSR) for it; --import-certificate stores the issued certificate next to it')
+    .option('--private-key <uri>', 'pkcs11: URI of the token and the new key, e.g. "pkcs11:token=ci;object=build-01;id=%01" (object and id are chosen when left out)')
+    .option('--pkcs11-lib <path>', 'PKCS#11 module to load (default: module-path in the URI, else p11-kit-proxy)')
+    .option('--key-type <type>', 'key to generate: ec-p256, ec-p384, rsa-2048 or rsa-3072', 'ec-p256')
+    .option('--subject <dn>', 'subject of the request, most specific first, e.g. "CN=build-01,O=Example,C=US"')
+    .option('--out <file>', 'write the request (PEM) to this new file instead of stdout')
+    .option('--import-certificate <file>', 'store this issued certificate (PEM or DER) on the token next to the key named by --private-key, after checking it matches the key')
+    .option('--json', 'print the result as JSON (URIs, attributes, the request as PEM)')
+    .option('--debug', 'explain each step on stderr (never prints secrets)')
+    .action(async (flags: EnrollFlags) => {
+      const keyUri = flags.privateKey;
+      if (keyUri === undefined || keyUri === '') {
+        throw new SignerError('USAGE', 'enroll needs --private-key pkcs11:token=LABEL (the token to generate the key in; add object=NAME and id=%01 to name it)');
+      }
+      const debug = debugFor(flags);
+      const enroll = await import('../enroll/report.js');
+      if (flags.importCertificate !== undefined) {
+        if (flags.subject !== undefined || flags.out !== undefined) {
+          throw new SignerError('USAGE', '--import-certificate stores a certificate for an existing key: leave out --subject and --out');
+        }
+        const { importCertificateToToken } = await import('../enroll/pkcs11-import.js');
+        const result = await importCertificateToToken({
+          keyUri,
+          certificatePath: flags.importCertificate,
+          ...(flags.pkcs11Lib !== undefined ? { modulePath: flags.pkcs11Lib } : {}),
+          debug,
+        });
+        await writeStdout(flags.json === true ? `${JSON.stringify(result, null, 2)}\n` : enroll.formatImportResult(result));
+        return;
+      }
+      if (flags.subject === undefined || flags.subject === '') {
+        throw new SignerError('USAGE', 'enroll needs --subject "CN=name,O=Organisation" for the certificate request');
+      }
+      const { parseEnrollKeyType } = await import('../enroll/key-types.js');
+      const keyType = parseEnrollKeyType(flags.keyType);
+      // Refuse an existing --out before a key is generated, so a rerun never strands a key.
+      if (flags.out !== undefined) enroll.assertOutputIsNew(flags.out);
+      const { enrollPkcs11Key } = await import('../enroll/enroll-pkcs11.js');
+      const result = await enrollPkcs11Key({
+        keyUri,
+        keyType,
+        subject: flags.subject,
+        ...(flags.pkcs11Lib !== undefined ? { modulePath: flags.pkcs11Lib } : {}),
+        debug,
+        ...(flags.out !== undefined ? { deliver: (pem: string) => enroll.writeNewFile(flags.out as string, pem) } : {}),
+      });
+      const report = enroll.enrollReport(result, flags.out);
+      if (flags.json === true) {
+        await writeStdout(`${JSON.stringify(report, null, 2)}\n`);
+      } else if (flags.out === undefined) {
+        // stdout carries only the request, so it can be piped to a CA; the rest goes to stderr.
+        await writeStdout(result.csrPem);
+        process.stderr.write(enroll.formatEnrollReport(report));
+      } else {
+        await writeStdout(enroll.formatEnrollReport(report));
+      }
+    });
+}

@@ -13,8 +13,12 @@ export const PKCS11_UNAVAILABLE_MESSAGE =
   + 'install a C/C++ toolchain (gcc, g++, make, python3) and run `npm install pkcs11js` beside roles-anywhere-signer, '
   + 'or use a key file (--private-key key.pem) or a TPM key instead';
 
-const requireFromHere = createRequire(import.meta.url);
-const requirePkcs11js: BindingLoader = () => requireFromHere('pkcs11js');
+/*
+ * Where this file is bundled into CommonJS (the standalone executable), the literal
+ * `require('pkcs11js')` is what lets the bundler see and include the binding (still loaded only
+ * when called); as ESM, where there is no `require`, createRequire provides one.
+ */
+const requirePkcs11js: BindingLoader = () => (typeof require === 'function' ? require('pkcs11js') : createRequire(import.meta.url)('pkcs11js'));
 
 let loaded: Pkcs11Binding | undefined;
 

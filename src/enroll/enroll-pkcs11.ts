@@ -39,9 +39,9 @@ export interface Pkcs11EnrollResult {
 /**
  * `enroll` on a PKCS#11 token: generate the key inside it, then have the project's own key
  * source (the one credential-process uses) sign a PKCS#10 request with it, so the request
- * proves the key works exactly as signing later will. The source logs in itself, from the same
- * PIN sources (environment, pin-value, pin-source); at a terminal that means a second prompt.
- * No PIN is ever retried. If any step after generation fails, the new key is destroyed again:
+ * proves the key works exactly as signing later will. The source shares this process's login
+ * (recorded on the shared module), so the PIN is read once and never retried. If any step after
+ * generation fails, the new key is destroyed again:
  * a rerun with the same label then works.
  */
 export async function enrollPkcs11Key(options: Pkcs11EnrollOptions): Promise<Pkcs11EnrollResult> {
@@ -66,7 +66,7 @@ export async function enrollPkcs11Key(options: Pkcs11EnrollOptions): Promise<Pkc
     debug(`generated ${key.uri}`);
     try {
       const source = await openKeySource(
-        { kind: 'pkcs11', keyUri: key.uri, modulePath: token.modulePath, pin: pinCarriedOver(pin, uri), reusePin: false },
+        { kind: 'pkcs11', keyUri: key.uri, modulePath: token.modulePath, pin, reusePin: false },
         { debug },
       );
       let csrDer: Uint8Array;
@@ -95,17 +95,6 @@ export async function enrollPkcs11Key(options: Pkcs11EnrollOptions): Promise<Pkc
   } finally {
     token.close();
   }
-}
-
-/**
- * The key source opens the new key by its own URI, which has no pin-value or pin-source: hand it
- * the PIN sources the user gave on the token URI, so it finds the same PIN without a terminal.
- */
-function pinCarriedOver(pin: Pkcs11KeySpec['pin'], uri: Pkcs11Uri): Pkcs11KeySpec['pin'] {
-  if (pin.value !== undefined || pin.source !== undefined) return pin;
-  if (uri.pinValue !== undefined) return { ...pin, value: uri.pinValue };
-  if (uri.pinSource !== undefined) return { ...pin, source: uri.pinSource };
-  return pin;
 }
 
 function parseKeyUri(text: string): Pkcs11Uri {

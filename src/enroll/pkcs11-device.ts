@@ -3,16 +3,17 @@ import { loadPkcs11Binding, type Pkcs11Binding } from '../keys/pkcs11/binding.js
 import { SignerError } from '../errors.js';
 import { readSecret, type SecretIO } from '../keys/secret.js';
 import type { Pkcs11KeySpec } from '../keys/spec.js';
+import { acquireModule } from '../keys/pkcs11/module.js';
 import { resolveModulePath, type ModuleSearch } from '../keys/pkcs11/module-path.js';
+import { slotIdOf } from '../keys/pkcs11/token.js';
 import { pinSecretSpec, pinTriesNote } from '../keys/pkcs11/pin.js';
 import { formatPkcs11Uri, redactPkcs11Uri, type Pkcs11Uri } from '../keys/pkcs11/uri.js';
 
 /**
- * The token side of `enroll`, on the bare pkcs11js binding: load and initialize the module,
- * pick the one token the URI names, open a read-write session and log in once. The signing
- * path's PKCS#11 code (src/keys/pkcs11/) is kept out of this on purpose: it opens read-only
- * sessions and never creates objects. PKCS#11 state is per process, so a key source opened
- * while this session is logged in shares the login (no second PIN entry).
+ * The token side of `enroll`: the shared module (src/keys/pkcs11/module.ts), the one token the
+ * URI names, a read-write session and one login. The signing path's session code is kept out
+ * of this on purpose: it opens read-only sessions and never creates objects. The login is
+ * recorded on the shared module, so the key source enroll opens next signs without a second PIN.
  */
 export interface TokenSession {
   readonly lib: Pkcs11js.PKCS11;
@@ -23,7 +24,7 @@ export interface TokenSession {
   readonly tokenUri: Pkcs11Uri;
   /** The URI as given, PIN removed, for messages. */
   readonly where: string;
-  /** Logs out (by closing the session) and finalizes the module when we initialized it. */
+  /** Closes the session (the last one logs the process out) and releases the shared module. */
   close(): void;
 }
 
@@ -39,29 +40,26 @@ export async function openTokenSession(options: OpenTokenOptions): Promise<Token
   const { uri } = options;
   const where = redactPkcs11Uri(uri);
   const module = resolveModulePath(options.modulePath, [uri], options.moduleSearch);
-  const lib = new (binding().PKCS11)();
-  try {
-    lib.load(module.path);
-  } catch (cause) {
-    throw new SignerError('PKCS11_MODULE_LOAD_FAILED', `cannot load the PKCS#11 module ${module.path} (from ${module.origin}): ${firstLine(cause)}; pass the vendor's PKCS#11 module with --pkcs11-lib`, { cause });
-  }
-  let initializedHere = true;
-  try {
-    lib.C_Initialize({ flags: binding().CKF_OS_LOCKING_OK });
-  } catch (cause) {
-    if (ckrOf(cause) !== 'CKR_CRYPTOKI_ALREADY_INITIALIZED') {
-      lib.close();
-      throw new SignerError('PKCS11_MODULE_LOAD_FAILED', `the PKCS#11 module ${module.path} failed to initialize (${ckrOf(cause) ?? firstLine(cause)}): check its configuration (for SoftHSM: SOFTHSM2_CONF and its token directory)`, { cause });
-    }
-    initializedHere = false;
-  }
-  const finalize = (): void => {
+  // The module is shared with the key source enroll opens next (src/keys/pkcs11/module.ts): one
+  // C_Initialize, and our login recorded there, so the source signs without asking again.
+  const loaded = acquireModule(module);
+  const lib = loaded.lib;
+  let slotId: bigint | undefined;
+  const endSession = (handle: Buffer): void => {
     try {
-      if (initializedHere) lib.C_Finalize();
+      lib.C_CloseSession(handle);
     } catch {
-      // nothing is left to free when finalizing fails
+      // the token may be gone already
     }
-    lib.close();
+    if (slotId === undefined) return;
+    const left = (loaded.sessions.get(slotId) ?? 1) - 1;
+    if (left > 0) {
+      loaded.sessions.set(slotId, left);
+    } else {
+      // Closing a token's last session logs the application out (PKCS#11 5.6).
+      loaded.sessions.delete(slotId);
+      loaded.loggedIn.delete(slotId);
+    }
   };
   let session: Buffer | undefined;
   try {
@@ -71,7 +69,10 @@ export async function openTokenSession(options: OpenTokenOptions): Promise<Token
     } catch (cause) {
       throw deviceError(`opening a read-write session on token "${token.label}"`, where, cause);
     }
+    slotId = slotIdOf(slot);
+    loaded.sessions.set(slotId, (loaded.sessions.get(slotId) ?? 0) + 1);
     await loginOnce(lib, slot, session, token, uri, options, where);
+    loaded.loggedIn.add(slotId);
     const opened = session;
     return {
       lib,
@@ -81,23 +82,13 @@ export async function openTokenSession(options: OpenTokenOptions): Promise<Token
       tokenUri: { token: token.label, manufacturer: token.manufacturer, model: token.model, serial: token.serial },
       where,
       close() {
-        try {
-          lib.C_CloseSession(opened);
-        } catch {
-          // the token may be gone already
-        }
-        finalize();
+        endSession(opened);
+        loaded.release();
       },
     };
   } catch (error) {
-    if (session !== undefined) {
-      try {
-        lib.C_CloseSession(session);
-      } catch {
-        // already failing
-      }
-    }
-    finalize();
+    if (session !== undefined) endSession(session);
+    loaded.release();
     throw error;
   }
 }
@@ -116,32 +107,12 @@ export interface TokenState {
  */
 export function readTokenState(options: { readonly uri: Pkcs11Uri; readonly modulePath?: string; readonly moduleSearch?: ModuleSearch }): TokenState {
   const module = resolveModulePath(options.modulePath, [options.uri], options.moduleSearch);
-  const lib = new (binding().PKCS11)();
+  const loaded = acquireModule(module);
   try {
-    lib.load(module.path);
-  } catch (cause) {
-    throw new SignerError('PKCS11_MODULE_LOAD_FAILED', `cannot load the PKCS#11 module ${module.path} (from ${module.origin}): ${firstLine(cause)}; pass the vendor's PKCS#11 module with --pkcs11-lib`, { cause });
-  }
-  let initializedHere = true;
-  try {
-    try {
-      lib.C_Initialize({ flags: binding().CKF_OS_LOCKING_OK });
-    } catch (cause) {
-      if (ckrOf(cause) !== 'CKR_CRYPTOKI_ALREADY_INITIALIZED') {
-        initializedHere = false;
-        throw new SignerError('PKCS11_MODULE_LOAD_FAILED', `the PKCS#11 module ${module.path} failed to initialize (${ckrOf(cause) ?? firstLine(cause)}): check its configuration (for SoftHSM: SOFTHSM2_CONF and its token directory)`, { cause });
-      }
-      initializedHere = false;
-    }
-    const { slot, token } = pickToken(lib, options.uri, module.path);
-    return { modulePath: module.path, label: token.label, serial: token.serial, flags: lib.C_GetTokenInfo(slot).flags };
+    const { slot, token } = pickToken(loaded.lib, options.uri, module.path);
+    return { modulePath: module.path, label: token.label, serial: token.serial, flags: loaded.lib.C_GetTokenInfo(slot).flags };
   } finally {
-    try {
-      if (initializedHere) lib.C_Finalize();
-    } catch {
-      // nothing is left to free
-    }
-    lib.close();
+    loaded.release();
   }
 }
 

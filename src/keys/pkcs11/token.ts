@@ -54,7 +54,7 @@ export function listTokens(loaded: LoadedModule, withSlotInfo: boolean): TokenSl
 }
 
 /** pkcs11js hands slot ids over as native CK_ULONG bytes. */
-function slotIdOf(handle: Buffer): bigint {
+export function slotIdOf(handle: Buffer): bigint {
   if (handle.length >= 8) return handle.readBigUInt64LE(0);
   return BigInt(handle.readUInt32LE(0));
 }

@@ -214,17 +214,13 @@ t.test('(a) list shows the SoftHSM token through the installed pkcs11js', async 
   t.match(result.stdout, 'object=ec-p256');
 });
 
-// The loader that turns a missing pkcs11js into this message is wip-pkcs11's
-// (src/keys/pkcs11/binding.ts). Until that branch is merged, this one assertion is a TODO: it
-// runs, and it fails visibly in the TAP output without failing the suite. Once binding.ts
-// exists it is an ordinary assertion.
-const pkcs11Loader = existsSync(join(repoRoot, 'src', 'keys', 'pkcs11', 'binding.ts'));
+// src/keys/pkcs11/binding.ts turns a missing pkcs11js into this message.
 t.test('(b) without pkcs11js, list says in one line what is missing', async (t) => {
   const result = await run(noCompiler.bin, ['list', '--pkcs11-lib', '/nonexistent/module.so']);
   t.equal(result.code, 1, 'exit 1');
   t.equal(result.stdout, '');
   t.equal(result.stderr.split('\n').length, 2, `one line, no stack trace: ${result.stderr}`);
-  t.match(result.stderr, /^roles-anywhere-signer: PKCS#11 support is not installed \(the optional pkcs11js binding could not be loaded\)/, { todo: pkcs11Loader ? false : 'the PKCS#11 loader lands with wip-pkcs11 (issue 8/9)' });
+  t.match(result.stderr, /^roles-anywhere-signer: PKCS#11 support is not installed \(the optional pkcs11js binding could not be loaded\)/);
 });
 
 t.test('(b) the fix the warning names works from the installed package: npm rebuild with a compiler', async (t) => {

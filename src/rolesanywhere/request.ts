@@ -1,4 +1,4 @@
-import { encodeQuery } from '../sigv4x509/encodeQuery.js';
+import { encodeQuery } from '../sigv4x509/encode-query.js';
 import type { ResolvedEndpoint } from './endpoint.js';
 
 /** What CreateSession needs besides the signature. */

@@ -87,7 +87,7 @@ export async function requestCredentials(
   deps: { readonly clock: () => Date; readonly debug: DebugLog },
 ): Promise<Credentials> {
   // Loaded here, not at module level: a --cache hit validates the session but never signs.
-  const [{ assertSignatureMatchesCertificate }, { signRequest }] = await Promise.all([import('../keys/match.js'), import('../sigv4x509/signRequest.js')]);
+  const [{ assertSignatureMatchesCertificate }, { signRequest }] = await Promise.all([import('../keys/match.js'), import('../sigv4x509/sign-request.js')]);
   return createSession({
     request: session.request,
     send: session.send,

@@ -1,14 +1,14 @@
-export { signRequest } from './signRequest.js';
-export { buildCanonicalRequest } from './buildCanonicalRequest.js';
-export type { CanonicalRequest, CanonicalRequestInput } from './buildCanonicalRequest.js';
-export { buildStringToSign } from './buildStringToSign.js';
-export { buildCredentialScope } from './buildCredentialScope.js';
-export { buildCanonicalUri } from './buildCanonicalUri.js';
-export { algorithmFor } from './algorithmFor.js';
-export { certificateSerialDecimal } from './certificateSerialDecimal.js';
-export { formatAmzDate } from './formatAmzDate.js';
-export { encodeQuery } from './encodeQuery.js';
-export { escapeUri } from './escapeUri.js';
+export { signRequest } from './sign-request.js';
+export { buildCanonicalRequest } from './build-canonical-request.js';
+export type { CanonicalRequest, CanonicalRequestInput } from './build-canonical-request.js';
+export { buildStringToSign } from './build-string-to-sign.js';
+export { buildCredentialScope } from './build-credential-scope.js';
+export { buildCanonicalUri } from './build-canonical-uri.js';
+export { algorithmFor } from './algorithm-for.js';
+export { certificateSerialDecimal } from './certificate-serial-decimal.js';
+export { formatAmzDate } from './format-amz-date.js';
+export { encodeQuery } from './encode-query.js';
+export { escapeUri } from './escape-uri.js';
 export {
   ALGORITHM_BY_KEY_TYPE,
   DEFAULT_SERVICE,

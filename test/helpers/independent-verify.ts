@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { encodeQuery } from '../../src/sigv4x509/encodeQuery.js';
+import { encodeQuery } from '../../src/sigv4x509/encode-query.js';
 import type { SignedRequest, SigningRequest } from '../../src/sigv4x509/types.js';
 import { repoRoot } from './paths.js';
 

@@ -2,7 +2,7 @@ import t from 'tap';
 import { parseArn } from '../../src/rolesanywhere/arn.js';
 import { resolveEndpoint } from '../../src/rolesanywhere/endpoint.js';
 import { buildCreateSessionRequest } from '../../src/rolesanywhere/request.js';
-import { buildCanonicalRequest } from '../../src/sigv4x509/buildCanonicalRequest.js';
+import { buildCanonicalRequest } from '../../src/sigv4x509/build-canonical-request.js';
 
 const trustAnchor = parseArn('arn:aws:rolesanywhere:eu-west-1:123456789012:trust-anchor/00000000-0000-4000-8000-0000000000aa', 'trust-anchor');
 const profile = parseArn('arn:aws:rolesanywhere:eu-west-1:123456789012:profile/00000000-0000-4000-8000-0000000000bb', 'profile');

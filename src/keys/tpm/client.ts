@@ -8,7 +8,7 @@ import {
   startupCommand,
   type TpmCommand,
 } from './commands.js';
-import { TPM_RC, decodeResponseCode, type DecodedResponseCode } from './responseCode.js';
+import { TPM_RC, decodeResponseCode, type DecodedResponseCode } from './response-code.js';
 import type { TpmTransport } from './transport.js';
 
 /**

@@ -1,7 +1,7 @@
 import { SignerError } from '../../errors.js';
 import { TPM_ALG, TPM_CAP, TPM_CC, TPM_RH, TPM_ST, TPM_SU } from './constants.js';
 import { TpmWriter, type CommandFrame, type ResponseBody } from './marshal.js';
-import { readPublicArea, writePublicArea, type TpmPublicArea } from './publicArea.js';
+import { readPublicArea, writePublicArea, type TpmPublicArea } from './public-area.js';
 
 /**
  * Typed builders and parsers for the TPM 2.0 commands this project sends (TPM 2.0 Library

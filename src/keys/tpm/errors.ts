@@ -2,7 +2,7 @@ import { SignerError, isSignerError } from '../../errors.js';
 import { TPM_KEY_PASSWORD_ENV_VAR } from '../spec.js';
 import { tpmFailureOf } from './client.js';
 import { TPM_HT, TPM_RH } from './constants.js';
-import { TPM_RC } from './responseCode.js';
+import { TPM_RC } from './response-code.js';
 
 /**
  * What a TPM failure means for the user, worded for the step that failed: creating the storage

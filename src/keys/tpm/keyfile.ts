@@ -13,7 +13,7 @@ import {
 } from '../../asn1/der.js';
 import { parsePemBlocks } from '../../certs/pem.js';
 import { TpmReader } from './marshal.js';
-import { parsePublicArea, type TpmPublicArea } from './publicArea.js';
+import { parsePublicArea, type TpmPublicArea } from './public-area.js';
 
 /**
  * TSS2 PRIVATE KEY files (draft-bottomley-tpm2-keys), as written by tpm2-openssl,

@@ -23,7 +23,7 @@ import {
   keyTypeOf,
   publicKeyOf,
   type TpmPublicArea,
-} from './publicArea.js';
+} from './public-area.js';
 import { resolveTpmTarget, type PathKind, type TpmTarget } from './tcti.js';
 import { ECC_P256_STORAGE_PRIMARY, RSA_2048_STORAGE_PRIMARY } from './templates.js';
 import { openTransport, type TpmTransport } from './transport.js';

@@ -1,5 +1,5 @@
 import { TPMA_OBJECT, TPM_ALG, TPM_ECC_CURVE } from './constants.js';
-import type { TpmEccPublicArea, TpmRsaPublicArea } from './publicArea.js';
+import type { TpmEccPublicArea, TpmRsaPublicArea } from './public-area.js';
 
 /**
  * The storage primary keys a TSS2 key file's hierarchy parent stands for (TCG TPM v2.0

@@ -12,7 +12,7 @@ import {
 } from '../../../src/keys/tpm/commands.js';
 import { TPMA_OBJECT, TPM_ALG, TPM_CAP, TPM_RH } from '../../../src/keys/tpm/constants.js';
 import { buildCommand, parseResponseBody } from '../../../src/keys/tpm/marshal.js';
-import { publicKeyOf } from '../../../src/keys/tpm/publicArea.js';
+import { publicKeyOf } from '../../../src/keys/tpm/public-area.js';
 import { ECC_P256_STORAGE_PRIMARY, RSA_2048_STORAGE_PRIMARY } from '../../../src/keys/tpm/templates.js';
 import {
   sha256OfAbcHex,

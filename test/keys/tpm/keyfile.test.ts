@@ -2,7 +2,7 @@ import { createPublicKey } from 'node:crypto';
 import t from 'tap';
 import { TPMA_OBJECT, TPM_ALG, TPM_ECC_CURVE, TPM_RH } from '../../../src/keys/tpm/constants.js';
 import { parseTss2KeyFile } from '../../../src/keys/tpm/keyfile.js';
-import { publicKeyOf } from '../../../src/keys/tpm/publicArea.js';
+import { publicKeyOf } from '../../../src/keys/tpm/public-area.js';
 import {
   tpm2OpensslEcP256KeyPem,
   tpm2OpensslEcP256PasswordKeyPem,

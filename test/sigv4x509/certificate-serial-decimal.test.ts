@@ -1,5 +1,5 @@
 import t from 'tap';
-import { certificateSerialDecimal } from '../../src/sigv4x509/certificateSerialDecimal.js';
+import { certificateSerialDecimal } from '../../src/sigv4x509/certificate-serial-decimal.js';
 import { derOf, readVectors, type EnvoyVectors, type OwnVectors } from './vectors.js';
 
 const envoy = readVectors<EnvoyVectors>('envoy-rsa.json');

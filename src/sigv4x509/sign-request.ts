@@ -1,9 +1,9 @@
 import { SignerError } from '../errors.js';
-import { algorithmFor } from './algorithmFor.js';
-import { buildCanonicalRequest } from './buildCanonicalRequest.js';
-import { buildCredentialScope } from './buildCredentialScope.js';
-import { buildStringToSign } from './buildStringToSign.js';
-import { certificateSerialDecimal } from './certificateSerialDecimal.js';
+import { algorithmFor } from './algorithm-for.js';
+import { buildCanonicalRequest } from './build-canonical-request.js';
+import { buildCredentialScope } from './build-credential-scope.js';
+import { buildStringToSign } from './build-string-to-sign.js';
+import { certificateSerialDecimal } from './certificate-serial-decimal.js';
 import {
   AMZ_DATE_HEADER,
   AUTHORIZATION_HEADER,
@@ -14,7 +14,7 @@ import {
   X509_CHAIN_HEADER,
   X509_HEADER,
 } from './constants.js';
-import { formatAmzDate } from './formatAmzDate.js';
+import { formatAmzDate } from './format-amz-date.js';
 import type { SignedRequest, SigningOptions, SigningRequest } from './types.js';
 
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;

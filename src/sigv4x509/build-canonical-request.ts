@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { buildCanonicalUri } from './buildCanonicalUri.js';
-import { encodeQuery } from './encodeQuery.js';
+import { buildCanonicalUri } from './build-canonical-uri.js';
+import { encodeQuery } from './encode-query.js';
 import { UNSIGNED_HEADERS } from './constants.js';
 
 export interface CanonicalRequestInput {

@@ -1,4 +1,4 @@
-import { escapeUri } from './escapeUri.js';
+import { escapeUri } from './escape-uri.js';
 
 /**
  * The canonical query string of SigV4 (also the form to send on the wire): names and values

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { algorithmFor } from '../../src/sigv4x509/algorithmFor.js';
+import { algorithmFor } from '../../src/sigv4x509/algorithm-for.js';
 import type { KeyType } from '../../src/keys/types.js';
 
 t.test('algorithmFor maps each key family to its SigV4-X509 id', async (t) => {

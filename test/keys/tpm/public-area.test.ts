@@ -9,7 +9,7 @@ import {
   readPublicArea,
   writePublicArea,
   type TpmEccPublicArea,
-} from '../../../src/keys/tpm/publicArea.js';
+} from '../../../src/keys/tpm/public-area.js';
 import { tpm2ToolsReadPublicEcResponseHex } from './vectors.js';
 
 // The TPMT_PUBLIC inside the recorded TPM2_ReadPublic response (after header and size).

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { formatAmzDate } from '../../src/sigv4x509/formatAmzDate.js';
+import { formatAmzDate } from '../../src/sigv4x509/format-amz-date.js';
 
 t.test('formatAmzDate is ISO 8601 basic, UTC, whole seconds', async (t) => {
   t.equal(formatAmzDate(new Date('2018-01-02T03:04:05Z')), '20180102T030405Z');

@@ -1,5 +1,5 @@
 import { SignerError } from '../errors.js';
-import { escapeUri } from './escapeUri.js';
+import { escapeUri } from './escape-uri.js';
 
 /**
  * CanonicalURI of SigV4 for every service but S3: each segment of the path as sent on the wire

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { buildCanonicalUri } from '../../src/sigv4x509/buildCanonicalUri.js';
+import { buildCanonicalUri } from '../../src/sigv4x509/build-canonical-uri.js';
 
 t.test('each wire path segment is encoded once more (SigV4 non-S3 double encoding)', async (t) => {
   const table: ReadonlyArray<readonly [string, string]> = [

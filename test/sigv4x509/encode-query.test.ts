@@ -1,6 +1,6 @@
 import t from 'tap';
-import { encodeQuery } from '../../src/sigv4x509/encodeQuery.js';
-import { escapeUri } from '../../src/sigv4x509/escapeUri.js';
+import { encodeQuery } from '../../src/sigv4x509/encode-query.js';
+import { escapeUri } from '../../src/sigv4x509/escape-uri.js';
 
 t.test('escapeUri keeps only the RFC 3986 unreserved set', async (t) => {
   const table: ReadonlyArray<readonly [string, string]> = [

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { TPM_RC, decodeResponseCode } from '../../../src/keys/tpm/responseCode.js';
+import { TPM_RC, decodeResponseCode } from '../../../src/keys/tpm/response-code.js';
 
 t.test('format-1 codes name the session, handle or parameter at fault', async (t) => {
   const wrongPassword = decodeResponseCode(0x98e);

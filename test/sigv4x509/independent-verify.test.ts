@@ -1,6 +1,6 @@
 import t from 'tap';
-import { encodeQuery } from '../../src/sigv4x509/encodeQuery.js';
-import { signRequest } from '../../src/sigv4x509/signRequest.js';
+import { encodeQuery } from '../../src/sigv4x509/encode-query.js';
+import { signRequest } from '../../src/sigv4x509/sign-request.js';
 import type { SigningRequest } from '../../src/sigv4x509/types.js';
 import { capturedFrom, verifyIndependently, type CapturedRequest } from '../helpers/independent-verify.js';
 import { derOf, readVectors, softwareKey, type EnvoyVectors, type OwnVectors } from './vectors.js';

@@ -1,6 +1,6 @@
 import { verify, X509Certificate } from 'node:crypto';
 import t from 'tap';
-import { signRequest } from '../../src/sigv4x509/signRequest.js';
+import { signRequest } from '../../src/sigv4x509/sign-request.js';
 import type { RequestSigner, SigningRequest } from '../../src/sigv4x509/types.js';
 import { derOf, readVectors, softwareKey, type EnvoyVectors, type OwnVectors } from './vectors.js';
 

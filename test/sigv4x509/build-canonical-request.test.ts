@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import t from 'tap';
 import { HttpRequest } from '@smithy/protocol-http';
 import { getCanonicalHeaders } from '@smithy/signature-v4';
-import { buildCanonicalRequest } from '../../src/sigv4x509/buildCanonicalRequest.js';
-import { buildCredentialScope } from '../../src/sigv4x509/buildCredentialScope.js';
-import { buildStringToSign } from '../../src/sigv4x509/buildStringToSign.js';
+import { buildCanonicalRequest } from '../../src/sigv4x509/build-canonical-request.js';
+import { buildCredentialScope } from '../../src/sigv4x509/build-credential-scope.js';
+import { buildStringToSign } from '../../src/sigv4x509/build-string-to-sign.js';
 
 const sha256 = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex');
 

@@ -75,5 +75,16 @@ export interface KeySourceDescriptor<Spec extends KindedSpec> {
   /** The device went away (unplugged, socket closed): reopen the source on the next attempt. */
   readonly deviceLostCodes: readonly SignerErrorCode[];
   readonly certificateDiscovery?: CertificateDiscovery;
+  /**
+   * Set when this source cannot hold ML-DSA keys: an ML-DSA certificate with it is refused in
+   * one line (NOT_SUPPORTED) before the key is opened, so no PIN or touch is spent on it.
+   */
+  readonly mlDsaRefusal?: MlDsaRefusal;
   load(): Promise<KeySourceImplementation<Spec>>;
+}
+
+/** Why a source cannot sign with ML-DSA: "cannot sign through <through>: <reason>". */
+export interface MlDsaRefusal {
+  readonly through: string;
+  readonly reason: string;
 }

@@ -4,7 +4,8 @@ import { loadLeafCertificate, loadIntermediates, describeCertificate } from '../
 import { assembleChain } from '../certs/chain.js';
 import { checkLeafCertificate, type RuleViolationCode } from '../certs/rules.js';
 import { assertPublicKeyMatchesCertificate } from './match.js';
-import { refuseMlDsaCertificateInHardware } from './mldsa/hardware.js';
+import { refuseMlDsaCertificate } from './mldsa/hardware.js';
+import { keySourceFor } from './registry.js';
 import { openKeySource, resolveKeyOptions, type KeyOptions } from './index.js';
 import type { KeySource } from './types.js';
 
@@ -34,9 +35,9 @@ export async function openSigningIdentity(options: IdentityOptions, now: Date, d
   const leafFromFile = resolved.certificateFile === undefined ? undefined : loadLeafCertificate(resolved.certificateFile);
   const intermediates = options.intermediates === undefined ? [] : loadIntermediates(options.intermediates);
 
-  const hardware = resolved.spec.kind === 'file' ? undefined : resolved.spec.kind;
+  const mlDsaRefusal = keySourceFor(resolved.spec).mlDsaRefusal;
   // Before the key opens: no PIN prompt or touch for a pairing that cannot work.
-  if (hardware !== undefined && leafFromFile !== undefined && resolved.certificateFile !== undefined) refuseMlDsaCertificateInHardware(leafFromFile, hardware, resolved.certificateFile);
+  if (mlDsaRefusal !== undefined && leafFromFile !== undefined && resolved.certificateFile !== undefined) refuseMlDsaCertificate(leafFromFile, mlDsaRefusal, resolved.certificateFile);
   debug(`opening ${resolved.spec.kind} key source`);
   const source = await openKeySource(resolved.spec, { debug });
   try {
@@ -45,7 +46,7 @@ export async function openSigningIdentity(options: IdentityOptions, now: Date, d
     if (certificate === undefined) {
       throw new SignerError('CERT_NOT_FOUND', `no certificate for the key ${source.description}: pass --certificate (a PEM/DER file or a pkcs11: URI)`);
     }
-    if (hardware !== undefined) refuseMlDsaCertificateInHardware(certificate, hardware, source.description);
+    if (mlDsaRefusal !== undefined) refuseMlDsaCertificate(certificate, mlDsaRefusal, source.description);
     const about = describeCertificate(certificate);
     debug(`certificate ${about.subject}, serial ${about.serialNumberDecimal}, valid ${about.notBefore.toISOString()} to ${about.notAfter.toISOString()}`);
     const violations = checkLeafCertificate(certificate, now);

@@ -1,6 +1,7 @@
 import { mlDsaParametersOfOid, type MlDsaParameterSet } from '../../certs/mldsa-parameters.js';
 import { certificateSpki, splitSpki } from '../../certs/spki.js';
 import { SignerError } from '../../errors.js';
+import type { MlDsaRefusal } from '../descriptor.js';
 
 /**
  * ML-DSA in hardware, as far as it goes today: no PKCS#11 module on this machine implements it
@@ -42,11 +43,8 @@ export function mlDsaParameterSetOfCertificate(certificateDer: Uint8Array): MlDs
 }
 
 /** NOT_SUPPORTED when the certificate is for an ML-DSA key and the key lives in a token or a TPM. */
-export function refuseMlDsaCertificateInHardware(certificateDer: Uint8Array, keySource: 'pkcs11' | 'tpm', certificateName: string): void {
+export function refuseMlDsaCertificate(certificateDer: Uint8Array, refusal: MlDsaRefusal, certificateName: string): void {
   const parameterSet = mlDsaParameterSetOfCertificate(certificateDer);
   if (parameterSet === undefined) return;
-  const reason = keySource === 'pkcs11'
-    ? 'no PKCS#11 module here offers ML-DSA keys (CKK_ML_DSA) and the CKM_ML_DSA mechanism of PKCS#11 3.2'
-    : 'TPM 2.0 defines no ML-DSA keys';
-  throw new SignerError('NOT_SUPPORTED', `the certificate ${certificateName} is for an ${parameterSet} key, which cannot sign through ${keySource === 'pkcs11' ? 'PKCS#11' : 'a TPM'}: ${reason}; keep the ML-DSA key in a file and pass it with --private-key`);
+  throw new SignerError('NOT_SUPPORTED', `the certificate ${certificateName} is for an ${parameterSet} key, which cannot sign through ${refusal.through}: ${refusal.reason}; keep the ML-DSA key in a file and pass it with --private-key`);
 }

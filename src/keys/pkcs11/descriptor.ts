@@ -1,5 +1,6 @@
 import { SignerError } from '../../errors.js';
 import type { KeySourceDescriptor } from '../descriptor.js';
+import { PKCS11_ML_DSA_REFUSAL } from './ml-dsa-refusal.js';
 import { PIN_ENV_VAR, type Pkcs11KeySpec } from '../spec.js';
 
 /** RFC 3986 schemes are case-insensitive: `PKCS11:` is a URI too, never a file name. */
@@ -39,6 +40,7 @@ export const pkcs11KeySource: KeySourceDescriptor<Pkcs11KeySpec> = {
     return `pkcs11:${formatPkcs11Uri(withoutPin)}|${spec.modulePath ?? ''}`;
   },
   authenticationFailureCodes: ['PKCS11_PIN_INCORRECT', 'PKCS11_PIN_LOCKED', 'PKCS11_PIN_REQUIRED'],
+  mlDsaRefusal: PKCS11_ML_DSA_REFUSAL,
   deviceLostCodes: ['PKCS11_DEVICE_ERROR'],
   certificateDiscovery: {
     claims: isPkcs11Uri,

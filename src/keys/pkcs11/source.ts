@@ -6,7 +6,8 @@ import { publicKeyMatchesCertificate } from '../match.js';
 import { loadNativeAddon, lockSecret } from '../../native.js';
 import type { SecretSpec } from '../secret.js';
 import type { Pkcs11KeySpec } from '../spec.js';
-import { refuseMlDsaCertificateInHardware } from '../mldsa/hardware.js';
+import { refuseMlDsaCertificate } from '../mldsa/hardware.js';
+import { PKCS11_ML_DSA_REFUSAL } from './ml-dsa-refusal.js';
 import type { KeySource, KeyType } from '../types.js';
 import { tokenFailure } from './errors.js';
 import { describePrivateKey, privateKeyAttributes, type PrivateKeyInfo } from './key.js';
@@ -77,7 +78,7 @@ export async function openPkcs11KeySource(spec: Pkcs11KeySpec, options: Pkcs11So
       if (certificateSession !== undefined) sessions.add(certificateSession);
       certificate = exactlyOneCertificate(certificateUri, search.found);
       parseCertificate(certificate);
-      refuseMlDsaCertificateInHardware(certificate.der, 'pkcs11', certificate.uri);
+      refuseMlDsaCertificate(certificate.der, PKCS11_ML_DSA_REFUSAL, certificate.uri);
       debug(`certificate ${certificate.uri}`);
       if (certificateSession !== undefined) {
         // Only certificates that really issue the leaf: never the token's unrelated ones.

@@ -26,6 +26,7 @@ export const tpmKeySource: KeySourceDescriptor<TpmKeySpec> = {
     return `sha256:${createHash('sha256').update(new X509Certificate(Buffer.from(pem[0], 'latin1')).raw).digest('hex')}`;
   },
   authenticationFailureCodes: ['TPM_AUTH_FAILED', 'TPM_LOCKOUT', 'KEY_PASSWORD_INCORRECT', 'KEY_PASSWORD_REQUIRED'],
+  mlDsaRefusal: { through: 'a TPM', reason: 'TPM 2.0 defines no ML-DSA keys' },
   deviceLostCodes: ['TPM_TRANSPORT_FAILED'],
   async load() {
     const { openTpmKeySource } = await import('./source.js');

@@ -43,6 +43,10 @@ export function mlDsaParameterSetOfCertificate(certificateDer: Uint8Array): MlDs
 }
 
 /** NOT_SUPPORTED when the certificate is for an ML-DSA key and the key lives in a token or a TPM. */
+/** PKCS#11 3.2 defines ML-DSA (the mapping above), but no module here offers it yet. */
+export const PKCS11_ML_DSA_REFUSAL: MlDsaRefusal = { through: 'PKCS#11', reason: 'no PKCS#11 module here offers ML-DSA keys (CKK_ML_DSA) and the CKM_ML_DSA mechanism of PKCS#11 3.2' };
+export const TPM_ML_DSA_REFUSAL: MlDsaRefusal = { through: 'a TPM', reason: 'TPM 2.0 defines no ML-DSA keys' };
+
 export function refuseMlDsaCertificate(certificateDer: Uint8Array, refusal: MlDsaRefusal, certificateName: string): void {
   const parameterSet = mlDsaParameterSetOfCertificate(certificateDer);
   if (parameterSet === undefined) return;

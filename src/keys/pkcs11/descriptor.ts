@@ -1,6 +1,6 @@
 import { SignerError } from '../../errors.js';
 import type { KeySourceDescriptor } from '../descriptor.js';
-import { PKCS11_ML_DSA_REFUSAL } from './ml-dsa-refusal.js';
+import { PKCS11_ML_DSA_REFUSAL } from '../mldsa/hardware.js';
 import { PIN_ENV_VAR, type Pkcs11KeySpec } from '../spec.js';
 
 /** RFC 3986 schemes are case-insensitive: `PKCS11:` is a URI too, never a file name. */

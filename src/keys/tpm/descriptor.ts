@@ -1,6 +1,7 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import { SignerError } from '../../errors.js';
 import type { KeyOptions, KeySourceDescriptor, ReadFile } from '../descriptor.js';
+import { TPM_ML_DSA_REFUSAL } from '../mldsa/hardware.js';
 import { TPM_KEY_PASSWORD_ENV_VAR, type TpmKeySpec } from '../spec.js';
 
 const TSS2_PEM_LABEL = '-----BEGIN TSS2 PRIVATE KEY-----';
@@ -26,7 +27,7 @@ export const tpmKeySource: KeySourceDescriptor<TpmKeySpec> = {
     return `sha256:${createHash('sha256').update(new X509Certificate(Buffer.from(pem[0], 'latin1')).raw).digest('hex')}`;
   },
   authenticationFailureCodes: ['TPM_AUTH_FAILED', 'TPM_LOCKOUT', 'KEY_PASSWORD_INCORRECT', 'KEY_PASSWORD_REQUIRED'],
-  mlDsaRefusal: { through: 'a TPM', reason: 'TPM 2.0 defines no ML-DSA keys' },
+  mlDsaRefusal: TPM_ML_DSA_REFUSAL,
   deviceLostCodes: ['TPM_TRANSPORT_FAILED'],
   async load() {
     const { openTpmKeySource } = await import('./source.js');

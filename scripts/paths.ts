@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url';
  */
 export const buildRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
-export const cliPath = join(buildRoot, 'src', 'cli', 'main.js');
+/** The CLI as users run it: the bundle's launcher (scripts/build-cli.ts), the package's `bin`. */
+export const cliPath = join(buildRoot, 'cli', 'roles-anywhere-signer.cjs');
 
 /** The repository root: the nearest parent with package.json (fixtures, vectors, scripts). */
 export const repoRoot = findRepoRoot(buildRoot);

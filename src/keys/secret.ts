@@ -1,6 +1,4 @@
-import { execFile } from 'node:child_process';
 import { openSync, closeSync } from 'node:fs';
-import { ReadStream, WriteStream } from 'node:tty';
 import { fileURLToPath } from 'node:url';
 import { SignerError, type SignerErrorCode } from '../errors.js';
 import { describeReadFailure, readUserFile } from '../files/read-user-file.js';
@@ -104,7 +102,10 @@ function sanitizedCause(cause: unknown): Error {
   return new Error(`command failed${status === undefined || status === null ? '' : ` (${String(status)})`}`);
 }
 
-function runCommand(command: string): Promise<Buffer> {
+// node:child_process and node:tty load only when a secret is asked for that way: every other
+// start-up (a key file without a password, the cache) would pay for them for nothing.
+async function runCommand(command: string): Promise<Buffer> {
+  const { execFile } = await import('node:child_process');
   return new Promise((resolve, reject) => {
     execFile('/bin/sh', ['-c', command], { encoding: 'buffer', timeout: 60_000, maxBuffer: 64 * 1024 }, (error, stdout) => {
       if (error) reject(error);
@@ -125,6 +126,7 @@ export async function promptOnTty(label: string): Promise<Buffer | undefined> {
   } catch {
     return undefined;
   }
+  const { ReadStream, WriteStream } = await import('node:tty');
   const input = new ReadStream(fd);
   const output = new WriteStream(fd);
   input.setRawMode(true);

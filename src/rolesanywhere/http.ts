@@ -1,8 +1,7 @@
 import { request as httpRequest, type ClientRequest, type IncomingMessage, type RequestOptions } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import { closeSync, constants, fstatSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
+import type { SecureContext } from 'node:tls';
 import { silent, type DebugLog } from '../debug.js';
 import { flattenHeaders, readCappedBody, type HttpOptions, type HttpRequest, type HttpResponse, type HttpSend } from './http-wire.js';
 
@@ -30,7 +29,7 @@ export function createHttpSend(options: HttpOptions = {}): HttpSend {
       trust = { context: undefined };
     }
     if (trust === undefined) {
-      const { resolveTrust } = await import('./trust.js');
+      const [{ resolveTrust }, { createSecureContext, rootCertificates }] = await Promise.all([import('./trust.js'), import('node:tls')]);
       const decision = resolveTrust({ env, homeDirectory: homedir(), readText, listDirectory, fileIdentity, builtInRoots: () => rootCertificates });
       debug(decision.description);
       trust = { context: decision.ca === undefined ? undefined : createSecureContext({ ca: [...decision.ca] }) };
@@ -62,7 +61,8 @@ export function createHttpSend(options: HttpOptions = {}): HttpSend {
       debug(`no proxy: ${choice.reason}`);
     }
     if (request.url.protocol !== 'https:') return exchange(request, (target) => httpRequest({ ...target, agent: false }));
-    const secureContext = await trusted(debug);
+    // node:https and node:tls load only for https (the emulator and tests speak plain http).
+    const [secureContext, { request: httpsRequest }] = await Promise.all([trusted(debug), import('node:https')]);
     return exchange(request, (target) =>
       httpsRequest({ ...target, agent: false, rejectUnauthorized, ...(secureContext !== undefined ? { secureContext } : {}) }),
     );

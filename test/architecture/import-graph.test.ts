@@ -22,7 +22,7 @@ const LAYERS: ReadonlyArray<readonly string[]> = [
   // doctor runs the emulator's path validation on purpose: one set of rules on both sides.
   ['doctor'],
   ['index.ts', 'emulator.ts'],
-  ['cli'],
+  ['cli', 'launcher'],
 ];
 const BASE = 'base';
 

@@ -4,6 +4,7 @@ import t from 'tap';
 import { isolatedEnv, run } from '../../helpers/cli.js';
 import { startRig } from '../../helpers/emulator-rig.js';
 import { buildRoot, cliPath } from '../../helpers/paths.js';
+import { expandBundleChunks } from '../../helpers/bundle-chunks.js';
 
 /** Cold start: the ML-DSA code (@noble/post-quantum) loads for ML-DSA keys only. */
 const rig = await startRig();
@@ -11,11 +12,11 @@ t.teardown(() => rig.close());
 
 async function modulesLoadedBy(name: string, args: readonly string[]): Promise<string[]> {
   const trace = join(rig.dir, `${name}.imports`);
-  const result = await run(process.execPath, ['--import', join(buildRoot, 'test', 'helpers', 'trace-imports.js'), cliPath, ...args], {
-    env: isolatedEnv({ TRACE_IMPORTS_FILE: trace }),
+  const result = await run(process.execPath, ['--import', join(buildRoot, 'test', 'helpers', 'module-recorder.js'), cliPath, ...args], {
+    env: isolatedEnv({ MODULE_RECORD_FILE: trace }),
   });
   if (result.code !== 0) throw new Error(`${name} failed: ${result.stderr}`);
-  return (await readFile(trace, 'utf8')).split('\n').filter((line) => line !== '');
+  return expandBundleChunks((await readFile(trace, 'utf8')).split('\n').filter((line) => line !== ''));
 }
 
 for (const keyAlgorithm of ['EC-P256', 'RSA-2048'] as const) {

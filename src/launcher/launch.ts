@@ -1,0 +1,25 @@
+import { ChunkLoader } from './chunk-loader.js';
+import { cacheLocation, EMPTY_CODE_CACHE, readCodeCache, writeCodeCache } from './compile-cache.js';
+
+/**
+ * The `roles-anywhere-signer` command as installed: scripts/build-cli.ts bundles this file into
+ * dist/cli/roles-anywhere-signer.cjs beside the CLI's chunks, and fills in the two names below.
+ * It starts the CLI's entry chunk through the code cache, and after a run that had to compile
+ * something, leaves the cache complete for the next one (see compile-cache.ts). It is CommonJS
+ * on purpose: an ES module entry point costs Node its ESM loader before the first line runs.
+ */
+declare const RAS_ENTRY_CHUNK: string;
+declare const RAS_BUILD_ID: string;
+
+if (typeof RAS_ENTRY_CHUNK !== 'string' || typeof RAS_BUILD_ID !== 'string') {
+  throw new Error('launch.ts runs only as the bundle scripts/build-cli.ts makes (dist/cli/roles-anywhere-signer.cjs)');
+}
+const location = cacheLocation(process.env, RAS_BUILD_ID, { version: process.version, arch: process.arch });
+const uid = process.getuid?.();
+const loader = new ChunkLoader(__dirname, location === undefined ? EMPTY_CODE_CACHE : readCodeCache(location, uid));
+if (location !== undefined) {
+  process.once('exit', () => {
+    if (loader.cacheIsIncomplete) writeCodeCache(location, loader.codeCache(), uid);
+  });
+}
+loader.load(RAS_ENTRY_CHUNK);

@@ -97,7 +97,7 @@ export const pkcs11Section: Section = {
         { tool: context.wallTool, env, runs: context.runs, warmup: context.warmup, timeoutMs: 90_000, scratchDir: context.scratchDir, cleanup: context.cleanup },
       );
       if (baseline === undefined || cold === undefined) throw new SignerError('INTERNAL', 'the timing tool returned fewer results than commands');
-      figures.push(wallFigure('pkcs11.credential-process.ec-p256', '`main.js credential-process`, SoftHSM EC P-256 (pkcs11: URI, PIN from env)', cold, { baseline: { result: baseline, name: '`node -e 0` timed beside it' } }));
+      figures.push(wallFigure('pkcs11.credential-process.ec-p256', '`roles-anywhere-signer credential-process`, SoftHSM EC P-256 (pkcs11: URI, PIN from env)', cold, { baseline: { result: baseline, name: '`node -e 0` timed beside it' } }));
     } finally {
       if (previousConf === undefined) delete process.env['SOFTHSM2_CONF'];
       else process.env['SOFTHSM2_CONF'] = previousConf;

@@ -117,13 +117,13 @@ export const referenceSection: Section = {
     const figures: Figure[] = [
       wallFigure('reference.node-baseline', '`node -e 0` (Node start-up floor)', byName('node -e 0')),
       wallFigure('reference.file.reference', `reference ${label} credential-process, EC P-256 key file`, byName('reference file'), { note: 'the floor to beat' }),
-      wallFigure('reference.file.ours', '`main.js credential-process`, the same key file', byName('ours file'), { baseline, note: versus(byName('ours file'), byName('reference file')) }),
-      wallFigure('reference.cache.ours', '`main.js credential-process --cache`, cache filled', byName('ours --cache warm'), { baseline, note: `${versus(byName('ours --cache warm'), byName('reference file'))} (the reference has no cache: its cold call)` }),
+      wallFigure('reference.file.ours', '`roles-anywhere-signer credential-process`, the same key file', byName('ours file'), { baseline, note: versus(byName('ours file'), byName('reference file')) }),
+      wallFigure('reference.cache.ours', '`roles-anywhere-signer credential-process --cache`, cache filled', byName('ours --cache warm'), { baseline, note: `${versus(byName('ours --cache warm'), byName('reference file'))} (the reference has no cache: its cold call)` }),
     ];
     if (haveSoftHsm) {
       figures.push(
         wallFigure('reference.softhsm.reference', `reference ${label} credential-process, SoftHSM EC P-256 (pkcs11: URI)`, byName('reference SoftHSM')),
-        wallFigure('reference.softhsm.ours', '`main.js credential-process`, the same SoftHSM key', byName('ours SoftHSM'), { baseline, note: versus(byName('ours SoftHSM'), byName('reference SoftHSM')) }),
+        wallFigure('reference.softhsm.ours', '`roles-anywhere-signer credential-process`, the same SoftHSM key', byName('ours SoftHSM'), { baseline, note: versus(byName('ours SoftHSM'), byName('reference SoftHSM')) }),
       );
     }
 
@@ -132,7 +132,7 @@ export const referenceSection: Section = {
       figures.push(
         wallFigure('reference.tpm.script-floor', '`script -qec true` (the pseudo-terminal wrapper alone)', byName('script floor')),
         wallFigure('reference.tpm.reference', `reference ${label} credential-process, TSS2 EC P-256 key on swtpm, under script`, byName('reference TPM'), { baseline: floor }),
-        wallFigure('reference.tpm.ours', '`main.js credential-process`, the same TPM key, under script', byName('ours TPM'), { baseline: floor, note: versus(byName('ours TPM'), byName('reference TPM')) }),
+        wallFigure('reference.tpm.ours', '`roles-anywhere-signer credential-process`, the same TPM key, under script', byName('ours TPM'), { baseline: floor, note: versus(byName('ours TPM'), byName('reference TPM')) }),
       );
     }
 
@@ -282,7 +282,7 @@ async function compareServe(
       const loaded = residentMemory(serve.pid);
       figures.push({
         id: `reference.serve.${who}`,
-        label: `${who === 'reference' ? `reference ${reference.version}` : '`main.js`'} serve, GET .../security-credentials/<role>, ${SERVE_CONNECTIONS} connections, ${SERVE_DURATION_S} s`,
+        label: `${who === 'reference' ? `reference ${reference.version}` : '`roles-anywhere-signer`'} serve, GET .../security-credentials/<role>, ${SERVE_CONNECTIONS} connections, ${SERVE_DURATION_S} s`,
         result: `${formatNumber(result.requests.average)} req/s, p99 ${formatNumber(result.latency.p99)} ms`,
         note: [
           idle !== undefined && loaded !== undefined ? `RSS ${mib(idle.rssKiB)} MiB idle, ${mib(loaded.rssKiB)} MiB after, peak ${mib(loaded.peakKiB)} MiB` : undefined,

@@ -7,7 +7,7 @@ import { timeCommands } from './wall-time.js';
 /**
  * The standalone executable (`npm run build:sea`) cold: `version` and a whole `credential-process`
  * with a key file against the emulator, beside `node -e 0` and the npm CLI's own
- * `node main.js credential-process` timed in the same run. The executable is built into the
+ * the npm package's `credential-process` timed in the same run. The executable is built into the
  * scratch directory first (about 15 s, not timed).
  */
 export const seaSection: Section = {
@@ -27,7 +27,7 @@ export const seaSection: Section = {
         { name: 'node -e 0', command: node, args: ['-e', '0'] },
         { name: 'executable version', command: built.executable, args: ['version'] },
         { name: 'executable credential-process file EC P-256', command: built.executable, args },
-        { name: 'node main.js credential-process file EC P-256', command: node, args: [context.cliPath, ...args] },
+        { name: 'npm package credential-process file EC P-256', command: node, args: [context.cliPath, ...args] },
       ],
       { tool: context.wallTool, env, runs: context.runs, warmup: context.warmup, timeoutMs: 120_000, scratchDir: context.scratchDir, cleanup: context.cleanup },
     );
@@ -46,7 +46,7 @@ export const seaSection: Section = {
           ...overNode,
           note: comparison,
         }),
-        wallFigure('sea.npm-credential-process.file-ec-p256', '`node main.js credential-process` (npm CLI), same key, same run', npmFull, overNode),
+        wallFigure('sea.npm-credential-process.file-ec-p256', '`roles-anywhere-signer credential-process` (the npm package), same key, same run', npmFull, overNode),
       ],
       notes: [`the executable is ${(built.bytes / 1024 / 1024).toFixed(1)} MiB: one bundled CommonJS file with a V8 code cache, injected into a copy of this node`],
     };

@@ -117,7 +117,7 @@ export const tpmSection: Section = {
       { tool: context.wallTool, env, runs: context.runs, warmup: context.warmup, timeoutMs: 90_000, scratchDir: context.scratchDir, cleanup: context.cleanup },
     );
     if (baseline === undefined || cold === undefined) throw new SignerError('INTERNAL', 'the timing tool returned fewer results than commands');
-    figures.push(wallFigure('tpm.credential-process.ec-p256', '`main.js credential-process`, TSS2 EC P-256 key file on swtpm', cold, { baseline: { result: baseline, name: '`node -e 0` timed beside it' } }));
+    figures.push(wallFigure('tpm.credential-process.ec-p256', '`roles-anywhere-signer credential-process`, TSS2 EC P-256 key file on swtpm', cold, { baseline: { result: baseline, name: '`node -e 0` timed beside it' } }));
     return {
       status: 'ran',
       figures,

@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { cp, copyFile, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { buildCli } from '../../scripts/build-cli.js';
 import { startRig } from '../helpers/emulator-rig.js';
 import { isolatedEnv, run, type RunResult } from '../helpers/cli.js';
 import { repoRoot } from '../helpers/paths.js';
@@ -40,7 +41,8 @@ function npmEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 /**
  * What `npm pack` packs, staged as prepack makes it but outside the checkout (tests must not
  * rewrite dist/ under other tests' feet): the package build of src/ (tsconfig.package.json), the
- * prebuilt addon, package.json and what its `files` list names. That list decides what enters the
+ * CLI bundle built for release (scripts/build-cli.ts --release: the `bin`), the prebuilt addon,
+ * package.json and what its `files` list names. That list decides what enters the
  * tarball.
  */
 async function packTarball(): Promise<string> {
@@ -54,6 +56,7 @@ async function packTarball(): Promise<string> {
   const tsc = join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc');
   const compiled = await run(process.execPath, [tsc, '-p', join(repoRoot, 'tsconfig.package.json'), '--outDir', join(stage, 'dist'), '--tsBuildInfoFile', join(scratch, 'package.tsbuildinfo')], { timeoutMs: 240_000 });
   if (compiled.code !== 0) throw new Error(`the package build failed: ${compiled.stdout}${compiled.stderr}`);
+  await buildCli(join(stage, 'dist', 'cli'), true);
   const prebuilt = await run('bash', [join(stage, 'scripts', 'build-prebuilt.sh')], { env: npmEnv(), timeoutMs: 60_000 });
   if (prebuilt.code !== 0) throw new Error(`build-prebuilt.sh failed: ${prebuilt.stderr}`);
   const packed = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', scratch], { cwd: stage, env: npmEnv(), timeoutMs: 120_000 });
@@ -102,7 +105,10 @@ t.test('the tarball holds the built code, the licence and the prebuilt addon, an
   }
   t.same(packedFiles.filter((file) => file.endsWith('.map')), [], 'no source maps (their sources are not shipped)');
   const pointingAtMaps: string[] = [];
-  for (const file of packedFiles.filter((name) => name.endsWith('.js'))) {
+  t.ok(packedFiles.includes('dist/cli/roles-anywhere-signer.cjs'), 'the bin (the bundle\'s launcher) is packed');
+  t.ok(packedFiles.filter((file) => /^dist\/cli\/[\w-]+\.cjs$/.test(file)).length > 20, 'with the chunks it loads');
+  t.notOk(packedFiles.includes('dist/cli/build.json'), 'the chunk map is for tests, not shipped');
+  for (const file of packedFiles.filter((name) => name.endsWith('.js') || name.endsWith('.cjs'))) {
     if ((await readFile(join(withCompiler.packageDir, file), 'utf8')).includes('sourceMappingURL')) pointingAtMaps.push(file);
   }
   t.same(pointingAtMaps, [], 'and no code that points at one');

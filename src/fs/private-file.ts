@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { open, rename, unlink } from 'node:fs/promises';
+import { link, open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 /**
@@ -27,6 +27,30 @@ export async function replacePrivateFile(target: string, data: string | Uint8Arr
   } catch (error) {
     await unlink(temporary).catch(() => {});
     throw error;
+  }
+  await syncDirectory(directory);
+}
+
+/**
+ * Creates `target`, which must not exist, whole or not at all: the same temporary file (O_EXCL,
+ * mode exactly 0600), then link(2), which fails with EEXIST instead of replacing a file that
+ * appeared meanwhile. For key files, which are never overwritten.
+ */
+export async function createPrivateFile(target: string, data: string | Uint8Array): Promise<void> {
+  const directory = dirname(target);
+  const temporary = join(directory, `.${basename(target)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    const handle = await open(temporary, 'wx', 0o600);
+    try {
+      await handle.writeFile(data);
+      await handle.chmod(0o600);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await link(temporary, target);
+  } finally {
+    await unlink(temporary).catch(() => {});
   }
   await syncDirectory(directory);
 }

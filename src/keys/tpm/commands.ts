@@ -1,7 +1,7 @@
 import { SignerError } from '../../errors.js';
 import { TPM_ALG, TPM_CAP, TPM_CC, TPM_RH, TPM_ST, TPM_SU } from './constants.js';
 import { TpmWriter, type CommandFrame, type ResponseBody } from './marshal.js';
-import { readPublicArea, writePublicArea, type TpmPublicArea } from './public-area.js';
+import { parsePublicArea, readPublicArea, writePublicArea, type TpmPublicArea } from './public-area.js';
 
 /**
  * Typed builders and parsers for the TPM 2.0 commands this project sends (TPM 2.0 Library
@@ -64,6 +64,82 @@ export function createPrimaryCommand(args: {
       return { handle: firstHandle(handles), publicArea, name };
     },
   };
+}
+
+export interface CreatedObject {
+  /** TPM2B_PRIVATE as the TPM returned it, size included: what a key file stores. */
+  readonly privateBlob: Buffer;
+  /** TPM2B_PUBLIC, size included. */
+  readonly publicBlob: Buffer;
+  readonly publicArea: TpmPublicArea;
+}
+
+/**
+ * TPM2_Create: a new key under a loaded storage parent, generated inside the TPM and returned
+ * wrapped by the parent (Part 3, 12.1). `userAuth` is the new key's password (empty for none);
+ * the command bytes holding it are zeroed by TpmClient after sending.
+ */
+export function createCommand(args: {
+  readonly parentHandle: number;
+  readonly parentAuth: Uint8Array;
+  readonly userAuth: Uint8Array;
+  readonly template: TpmPublicArea;
+}): TpmCommand<CreatedObject> {
+  const writer = new TpmWriter()
+    // TPM2B_SENSITIVE_CREATE { userAuth, data: empty (the TPM makes the key) }
+    .sizedStructure((w) => w.sized(args.userAuth).sized(EMPTY))
+    .sizedStructure((w) => writePublicArea(w, args.template))
+    .sized(EMPTY) // outsideInfo
+    .u32(0); // creationPCR: TPML_PCR_SELECTION with count 0
+  const parameters = writer.toBuffer();
+  writer.wipe();
+  return {
+    name: 'TPM2_Create',
+    frame: { commandCode: TPM_CC.Create, handles: [args.parentHandle], authorizations: [{ password: args.parentAuth }], parameters },
+    responseHandles: 0,
+    decode: ({ parameters: r }) => {
+      const privateArea = r.sized();
+      const publicArea = r.sized();
+      r.sized(); // creationData
+      r.sized(); // creationHash
+      r.u16(); // creationTicket.tag
+      r.u32(); // creationTicket.hierarchy
+      r.sized(); // creationTicket.digest
+      r.end();
+      return {
+        privateBlob: withSize(privateArea),
+        publicBlob: withSize(publicArea),
+        publicArea: parsePublicArea(publicArea, { what: 'the TPM2_Create outPublic', code: 'TPM_TRANSPORT_FAILED' }),
+      };
+    },
+  };
+}
+
+/**
+ * TPM2_EvictControl: makes a loaded key persistent at `persistentHandle` (Part 3, 28.5). The
+ * owner hierarchy authorizes it; the object handle needs no authorization.
+ */
+export function evictControlCommand(args: {
+  readonly authHandle: number;
+  readonly auth: Uint8Array;
+  readonly objectHandle: number;
+  readonly persistentHandle: number;
+}): TpmCommand<void> {
+  return {
+    name: 'TPM2_EvictControl',
+    frame: {
+      commandCode: TPM_CC.EvictControl,
+      handles: [args.authHandle, args.objectHandle],
+      authorizations: [{ password: args.auth }],
+      parameters: new TpmWriter().u32(args.persistentHandle).toBuffer(),
+    },
+    responseHandles: 0,
+    decode: (body) => body.parameters.end(),
+  };
+}
+
+function withSize(contents: Buffer): Buffer {
+  return new TpmWriter().sized(contents).toBuffer();
 }
 
 export interface LoadedObject {

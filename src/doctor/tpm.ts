@@ -1,4 +1,3 @@
-import { statSync } from 'node:fs';
 import { SignerError } from '../errors.js';
 import { readUserFile } from '../files/read-user-file.js';
 import type { TpmKeySpec } from '../keys/spec.js';
@@ -6,6 +5,7 @@ import { TpmClient } from '../keys/tpm/client.js';
 import { createPrimaryCommand, getCapabilityCommand, loadCommand, readPublicCommand } from '../keys/tpm/commands.js';
 import { TPMA_PERMANENT, TPM_CAP, TPM_HT, TPM_PT } from '../keys/tpm/constants.js';
 import { handleText, hierarchyName, hex8, isMissingObject, loadError, storagePrimaryError } from '../keys/tpm/errors.js';
+import { pathKindOf } from '../keys/tpm/path-kind.js';
 import { parseTss2KeyFile } from '../keys/tpm/keyfile.js';
 import { describeTarget, resolveTpmTarget, type PathKind, type TpmTarget } from '../keys/tpm/tcti.js';
 import { ECC_P256_STORAGE_PRIMARY, RSA_2048_STORAGE_PRIMARY } from '../keys/tpm/templates.js';
@@ -27,13 +27,7 @@ export interface TpmDoctorIO {
 
 const defaultIO: TpmDoctorIO = {
   env: process.env,
-  pathKind: (path) => {
-    try {
-      return statSync(path).isSocket() ? 'socket' : 'other';
-    } catch {
-      return 'missing';
-    }
-  },
+  pathKind: pathKindOf,
   openTransport: (target) => openTransport(target),
   readFile: (path) => readUserFile(path),
 };

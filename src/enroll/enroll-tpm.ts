@@ -1,4 +1,4 @@
-import { lstatSync, statSync, unlinkSync } from 'node:fs';
+import { lstatSync, unlinkSync } from 'node:fs';
 import { encodePem } from '../certs/pem.js';
 import { silent, type DebugLog } from '../debug.js';
 import { SignerError, isSignerError } from '../errors.js';
@@ -10,6 +10,7 @@ import { createCommand, createPrimaryCommand, evictControlCommand, loadCommand, 
 import { TPMA_OBJECT, TPM_ECC_CURVE, TPM_HT, TPM_RH } from '../keys/tpm/constants.js';
 import { encodeTss2KeyFilePem } from '../keys/tpm/keyfile-encode.js';
 import { handleText, hex8, isMissingObject, storagePrimaryError } from '../keys/tpm/errors.js';
+import { pathKindOf } from '../keys/tpm/path-kind.js';
 import { publicKeyOf, type TpmPublicArea } from '../keys/tpm/public-area.js';
 import { TPM_RC } from '../keys/tpm/response-code.js';
 import { describeTarget, resolveTpmTarget, type PathKind, type TpmTarget } from '../keys/tpm/tcti.js';
@@ -81,13 +82,7 @@ export interface TpmEnrollResult {
 
 const defaultIO: TpmEnrollIO = {
   env: process.env,
-  pathKind: (path) => {
-    try {
-      return statSync(path).isSocket() ? 'socket' : 'other';
-    } catch {
-      return 'missing';
-    }
-  },
+  pathKind: pathKindOf,
   openTransport: (target) => openTransport(target),
 };
 
@@ -260,11 +255,14 @@ async function createUnderParent(client: TpmClient, parent: number, password: Bu
       throw error;
     }
   }
+  const command = createCommand({ parentHandle, parentAuth: Buffer.alloc(0), userAuth: password, template: templateFor(keyType) });
   try {
-    return await client.run(createCommand({ parentHandle, parentAuth: Buffer.alloc(0), userAuth: password, template: templateFor(keyType) }));
+    return await client.run(command);
   } catch (error) {
     throw createError(error, keyType, parent, where);
   } finally {
+    // The parameters hold the new key's password.
+    command.frame.parameters.fill(0);
     if (primary !== undefined) await client.flush(primary).catch(() => undefined);
   }
 }

@@ -1,6 +1,6 @@
 import { SignerError } from '../../errors.js';
 import { TPM_ALG, TPM_CAP, TPM_CC, TPM_RH, TPM_ST, TPM_SU } from './constants.js';
-import { TpmWriter, type CommandFrame, type ResponseBody } from './marshal.js';
+import { TpmWriter, type CommandFrame, type ResponseBody, type TpmReader } from './marshal.js';
 import { parsePublicArea, readPublicArea, writePublicArea, type TpmPublicArea } from './public-area.js';
 
 /**
@@ -41,24 +41,14 @@ export function createPrimaryCommand(args: {
   readonly hierarchyAuth: Uint8Array;
   readonly template: TpmPublicArea;
 }): TpmCommand<CreatedPrimary> {
-  const parameters = new TpmWriter()
-    // TPM2B_SENSITIVE_CREATE { userAuth: empty, data: empty }
-    .sizedStructure((w) => w.sized(EMPTY).sized(EMPTY))
-    .sizedStructure((w) => writePublicArea(w, args.template))
-    .sized(EMPTY) // outsideInfo
-    .u32(0) // creationPCR: TPML_PCR_SELECTION with count 0
-    .toBuffer();
+  const parameters = creationParameters(EMPTY, args.template);
   return {
     name: 'TPM2_CreatePrimary',
     frame: { commandCode: TPM_CC.CreatePrimary, handles: [args.hierarchy], authorizations: [{ password: args.hierarchyAuth }], parameters },
     responseHandles: 1,
     decode: ({ handles, parameters: r }) => {
       const publicArea = readPublicArea(r.sizedReader('TPM2_CreatePrimary outPublic'));
-      r.sized(); // creationData
-      r.sized(); // creationHash
-      r.u16(); // creationTicket.tag
-      r.u32(); // creationTicket.hierarchy
-      r.sized(); // creationTicket.digest
+      skipCreationRecord(r);
       const name = r.sized();
       r.end();
       return { handle: firstHandle(handles), publicArea, name };
@@ -85,14 +75,7 @@ export function createCommand(args: {
   readonly userAuth: Uint8Array;
   readonly template: TpmPublicArea;
 }): TpmCommand<CreatedObject> {
-  const writer = new TpmWriter()
-    // TPM2B_SENSITIVE_CREATE { userAuth, data: empty (the TPM makes the key) }
-    .sizedStructure((w) => w.sized(args.userAuth).sized(EMPTY))
-    .sizedStructure((w) => writePublicArea(w, args.template))
-    .sized(EMPTY) // outsideInfo
-    .u32(0); // creationPCR: TPML_PCR_SELECTION with count 0
-  const parameters = writer.toBuffer();
-  writer.wipe();
+  const parameters = creationParameters(args.userAuth, args.template);
   return {
     name: 'TPM2_Create',
     frame: { commandCode: TPM_CC.Create, handles: [args.parentHandle], authorizations: [{ password: args.parentAuth }], parameters },
@@ -100,11 +83,7 @@ export function createCommand(args: {
     decode: ({ parameters: r }) => {
       const privateArea = r.sized();
       const publicArea = r.sized();
-      r.sized(); // creationData
-      r.sized(); // creationHash
-      r.u16(); // creationTicket.tag
-      r.u32(); // creationTicket.hierarchy
-      r.sized(); // creationTicket.digest
+      skipCreationRecord(r);
       r.end();
       return {
         privateBlob: withSize(privateArea),
@@ -136,6 +115,31 @@ export function evictControlCommand(args: {
     responseHandles: 0,
     decode: (body) => body.parameters.end(),
   };
+}
+
+/**
+ * The parameters TPM2_CreatePrimary and TPM2_Create share: TPM2B_SENSITIVE_CREATE { userAuth,
+ * data: empty, so the TPM makes the key }, the template, no outsideInfo, no PCR selection. The
+ * writer's pieces are wiped: userAuth is a password.
+ */
+function creationParameters(userAuth: Uint8Array, template: TpmPublicArea): Buffer {
+  const writer = new TpmWriter()
+    .sizedStructure((w) => w.sized(userAuth).sized(EMPTY))
+    .sizedStructure((w) => writePublicArea(w, template))
+    .sized(EMPTY)
+    .u32(0);
+  const parameters = writer.toBuffer();
+  writer.wipe();
+  return parameters;
+}
+
+/** creationData, creationHash and creationTicket: what the TPM attests about a creation, unused here. */
+function skipCreationRecord(r: TpmReader): void {
+  r.sized(); // creationData
+  r.sized(); // creationHash
+  r.u16(); // creationTicket.tag
+  r.u32(); // creationTicket.hierarchy
+  r.sized(); // creationTicket.digest
 }
 
 function withSize(contents: Buffer): Buffer {

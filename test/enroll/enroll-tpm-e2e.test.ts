@@ -89,7 +89,8 @@ t.test('a password from ROLES_ANYWHERE_TPM_KEY_PASSWORD or --tpm-key-password: e
   t.equal(without.stderr, `roles-anywhere-signer: Password for TPM key ${keyPath} is needed but there is no terminal to ask on: pass --tpm-key-password, set ROLES_ANYWHERE_TPM_KEY_PASSWORD, or pass --no-tpm-key-password if the key has no password\n`);
 
   const flagged = join(dir, 'flag-password.tss2.pem');
-  const fromFlag = await enroll(['--private-key', flagged, '--subject', 'CN=tpm-flag', '--tpm-key-password', password, '--out', join(dir, 'flag.csr'), '--json']);
+  const fromFlag = await enroll(['--private-key', flagged, '--subject', 'CN=tpm-flag', '--tpm-key-password', password, '--out', join(dir, 'flag.csr'), '--json', '--debug']);
+  t.match(fromFlag.stderr, /^debug: TPM at swtpm 127\.0\.0\.1:\d+; creating EC P-256 under the owner hierarchy's storage key \(SRK\)\n/, '--debug explains the steps');
   t.equal(fromFlag.code, 0, fromFlag.stderr);
   t.notMatch(fromFlag.stdout + fromFlag.stderr, password);
   t.equal((JSON.parse(fromFlag.stdout) as TpmReport).passwordProtected, true);

@@ -141,10 +141,10 @@ export async function enrollTpmKey(options: TpmEnrollOptions): Promise<TpmEnroll
     const spec: TpmKeySpec = {
       kind: 'tpm',
       ...(options.keyFile !== undefined ? { keyFile: options.keyFile } : { handle: options.persistentHandle as number }),
-      // The file says emptyAuth itself; a persistent key must be told.
-      ...(options.password !== undefined ? { password: options.password } : { password: { envVar: TPM_KEY_PASSWORD_ENV_VAR } }),
+      // The password and the TPM as resolved above, so the source cannot read other ones.
+      password: { value: passwordGiven(options, io.env) ? (options.password?.value ?? io.env[TPM_KEY_PASSWORD_ENV_VAR] ?? '') : '' },
       noPassword: !passwordGiven(options, io.env),
-      ...(options.tcti !== undefined ? { tcti: options.tcti } : {}),
+      tcti: options.tcti ?? tctiOf(target),
     };
     const source = await openKeySource(spec, { debug });
     let csrDer: Uint8Array;
@@ -178,6 +178,18 @@ export async function enrollTpmKey(options: TpmEnrollOptions): Promise<TpmEnroll
     if (options.persistentHandle !== undefined) await evictQuietly(io, target, options.persistentHandle);
     debug('the new key was removed again because enrolment did not complete');
     throw error;
+  }
+}
+
+/** The TCTI string naming a resolved target, for the key source that signs the request. */
+function tctiOf(target: TpmTarget): string {
+  switch (target.kind) {
+    case 'device':
+      return `device:${target.path}`;
+    case 'unix':
+      return `unix:${target.path}`;
+    case 'tcp':
+      return `swtpm:host=${target.host},port=${target.port}`;
   }
 }
 

@@ -128,12 +128,13 @@ t.test('persistent: a key file and a handle at once, a handle alone, and a key u
   await runTool('tpm2_evictcontrol', ['-C', 'o', '-c', join(dir, 'parent.ctx'), '0x81000001'], tools);
   await runTool('tpm2_flushcontext', ['-t'], tools);
   const underParent = join(dir, 'under-parent.tss2.pem');
-  const child = await enroll(['--private-key', underParent, '--parent-handle', '0x81000001', '--subject', 'CN=tpm-child', '--out', join(dir, 'child.csr'), '--json']);
+  const child = await enroll(['--private-key', underParent, '--parent-handle', '0x81000001', '--persistent-handle', '0x81000012', '--subject', 'CN=tpm-child', '--out', join(dir, 'child.csr'), '--json']);
   t.equal(child.code, 0, child.stderr);
   t.equal((JSON.parse(child.stdout) as TpmReport).parent, '0x81000001');
   t.equal(parseTss2KeyFile(await readFile(underParent), underParent).parent, 0x81000001, 'the file names the persistent parent');
   await issue(join(dir, 'child.csr'), join(dir, 'child.crt'));
-  t.match((await credentials(t, join(dir, 'child.crt'), underParent)).stdout, PROCESS_JSON);
+  t.match((await credentials(t, join(dir, 'child.crt'), underParent)).stdout, PROCESS_JSON, 'the file, loaded under the persistent parent');
+  t.match((await credentials(t, join(dir, 'child.crt'), 'handle:0x81000012', ['--no-tpm-key-password'])).stdout, PROCESS_JSON, 'the same key made persistent');
 });
 
 t.test('without --out the request alone goes to stdout and the report to stderr', async (t) => {

@@ -50,6 +50,7 @@ export type SignerErrorCode =
   | 'TPM_PARENT_NOT_FOUND'
   | 'TPM_AUTH_FAILED'
   | 'TPM_LOCKOUT'
+  | 'TPM_HANDLE_IN_USE'
   // CreateSession and other HTTP
   | 'CREATE_SESSION_DENIED'
   | 'CREATE_SESSION_INVALID_REQUEST'

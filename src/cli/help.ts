@@ -154,12 +154,20 @@ const COMMAND_HELP: Readonly<Record<string, CommandHelp>> = {
       '--out': 'Enrolment:',
       '--import-certificate': 'Enrolment:',
       '--private-key': 'Enrolment:',
+      '--tpm': 'Enrolment:',
+      '--persistent-handle': TPM,
+      '--parent-handle': TPM,
     },
     examples: [
       "$ ROLES_ANYWHERE_PIN=123456 roles-anywhere-signer enroll --private-key 'pkcs11:token=ci;object=build-01' \\\n      --pkcs11-lib /usr/lib/softhsm/libsofthsm2.so --key-type ec-p256 --subject 'CN=build-01,O=Example' --out build-01.csr",
       "$ ROLES_ANYWHERE_PIN=123456 roles-anywhere-signer enroll --import-certificate build-01.pem \\\n      --private-key 'pkcs11:token=ci;object=build-01' --pkcs11-lib /usr/lib/softhsm/libsofthsm2.so",
+      "$ roles-anywhere-signer enroll --tpm --private-key ./build-01.tss2.pem --persistent-handle 0x81000010 \\\n      --subject 'CN=build-01,O=Example' --out build-01.csr",
     ],
-    environment: [['ROLES_ANYWHERE_PIN', 'the user PIN, when the URI has no pin-value or pin-source']],
+    environment: [
+      ['ROLES_ANYWHERE_PIN', 'the user PIN, when the URI has no pin-value or pin-source'],
+      ['ROLES_ANYWHERE_TPM_KEY_PASSWORD', 'with --tpm: the new key\'s password, when --tpm-key-password is not given (none when unset)'],
+      ['ROLES_ANYWHERE_TPM_TCTI, TPM2TOOLS_TCTI, TPM_DEVICE', 'with --tpm: which TPM, when --tpm-tcti is not given'],
+    ],
   },
   doctor: {
     groups: { '--trust-anchor-certificate': CERTIFICATE_AND_KEY, '--offline': REQUEST },

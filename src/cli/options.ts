@@ -40,7 +40,7 @@ const CONFLICTING_PASSWORD_FLAGS: ReadonlyArray<readonly [string, string, string
   ['--pkcs8-password', '--tpm-key-password', 'a key is either a PKCS#8/PKCS#12 file or a TPM key: give the password flag of yours'],
 ];
 
-function refuseConflictingPasswordFlags(command: Command): void {
+export function refuseConflictingPasswordFlags(command: Command): Command {
   const given = new Set<string>();
   for (const flag of new Set(CONFLICTING_PASSWORD_FLAGS.flatMap(([first, second]) => [first, second]))) {
     command.on(`option:${flag.slice(2)}`, () => given.add(flag));
@@ -52,6 +52,7 @@ function refuseConflictingPasswordFlags(command: Command): void {
       if (seen.includes(first) && seen.includes(second)) throw new SignerError('USAGE', `${first} and ${second} cannot be used together: ${why}`);
     }
   });
+  return command;
 }
 
 /** The key flags, shared with sign-string. */

@@ -51,11 +51,14 @@ export async function runDoctor(options: DoctorOptions, now: Date): Promise<Chec
   if (keyOptions !== undefined) {
     const token = keyOptions.spec.kind === 'pkcs11' ? await tokenCheck(keyOptions.spec) : undefined;
     if (token !== undefined) results.push(token.result);
+    if (keyOptions.spec.kind === 'tpm') results.push(...(await (await import('./tpm.js')).checkTpm(keyOptions.spec)));
     if (token !== undefined && !token.mayLogIn) {
       results.push({ check: 'key', status: 'warn', detail: 'not opened: logging in now could block the PIN', fix: token.result.fix ?? 'see the token line' });
     } else {
       if (token !== undefined) options.notice?.('doctor: opening the key logs in to the token (one PIN entry; no signature is made)');
-      const opened = await checkKey(keyOptions.spec, leaf, debug);
+      // Comparing public keys needs no TPM key password: none is read, so none is asked for.
+      const spec = keyOptions.spec.kind === 'tpm' ? { ...keyOptions.spec, noPassword: true } : keyOptions.spec;
+      const opened = await checkKey(spec, leaf, debug);
       results.push(...opened.results);
       leaf ??= opened.certificate;
       chainFromSource = opened.chain;

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { open, rename, unlink } from 'node:fs/promises';
+import { link, open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 /**
- * The private-file writer shared by the credential cache and `update`: credentials on disk are
- * only ever written this way.
+ * The private-file writer shared by the credential cache, `update` and `enroll --tpm`:
+ * credentials and key files on disk are only ever written this way.
  */
 /**
  * Replaces `target` so that readers see the old file or the new one, never part of one: a
@@ -12,8 +12,34 @@ import { basename, dirname, join } from 'node:path';
  * the target, fsync of the directory. Errors are the file system's own (callers word them).
  */
 export async function replacePrivateFile(target: string, data: string | Uint8Array): Promise<void> {
-  const directory = dirname(target);
-  const temporary = join(directory, `.${basename(target)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  const temporary = await writeTemporaryBeside(target, data);
+  try {
+    await rename(temporary, target);
+  } catch (error) {
+    await unlink(temporary).catch(() => {});
+    throw error;
+  }
+  await syncDirectory(dirname(target));
+}
+
+/**
+ * Creates `target`, which must not exist, whole or not at all: the same temporary file (O_EXCL,
+ * mode exactly 0600), then link(2), which fails with EEXIST instead of replacing a file that
+ * appeared meanwhile. For key files, which are never overwritten.
+ */
+export async function createPrivateFile(target: string, data: string | Uint8Array): Promise<void> {
+  const temporary = await writeTemporaryBeside(target, data);
+  try {
+    await link(temporary, target);
+  } finally {
+    await unlink(temporary).catch(() => {});
+  }
+  await syncDirectory(dirname(target));
+}
+
+/** A new file (O_EXCL, mode exactly 0600 whatever the umask) beside `target`, written and synced. */
+async function writeTemporaryBeside(target: string, data: string | Uint8Array): Promise<string> {
+  const temporary = join(dirname(target), `.${basename(target)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
   try {
     const handle = await open(temporary, 'wx', 0o600);
     try {
@@ -23,12 +49,11 @@ export async function replacePrivateFile(target: string, data: string | Uint8Arr
     } finally {
       await handle.close();
     }
-    await rename(temporary, target);
   } catch (error) {
     await unlink(temporary).catch(() => {});
     throw error;
   }
-  await syncDirectory(directory);
+  return temporary;
 }
 
 async function syncDirectory(directory: string): Promise<void> {

@@ -1,7 +1,7 @@
 import { SignerError } from '../../errors.js';
 import { TPM_ALG, TPM_CAP, TPM_CC, TPM_RH, TPM_ST, TPM_SU } from './constants.js';
-import { TpmWriter, type CommandFrame, type ResponseBody } from './marshal.js';
-import { readPublicArea, writePublicArea, type TpmPublicArea } from './public-area.js';
+import { TpmWriter, type CommandFrame, type ResponseBody, type TpmReader } from './marshal.js';
+import { parsePublicArea, readPublicArea, writePublicArea, type TpmPublicArea } from './public-area.js';
 
 /**
  * Typed builders and parsers for the TPM 2.0 commands this project sends (TPM 2.0 Library
@@ -41,29 +41,109 @@ export function createPrimaryCommand(args: {
   readonly hierarchyAuth: Uint8Array;
   readonly template: TpmPublicArea;
 }): TpmCommand<CreatedPrimary> {
-  const parameters = new TpmWriter()
-    // TPM2B_SENSITIVE_CREATE { userAuth: empty, data: empty }
-    .sizedStructure((w) => w.sized(EMPTY).sized(EMPTY))
-    .sizedStructure((w) => writePublicArea(w, args.template))
-    .sized(EMPTY) // outsideInfo
-    .u32(0) // creationPCR: TPML_PCR_SELECTION with count 0
-    .toBuffer();
+  const parameters = creationParameters(EMPTY, args.template);
   return {
     name: 'TPM2_CreatePrimary',
     frame: { commandCode: TPM_CC.CreatePrimary, handles: [args.hierarchy], authorizations: [{ password: args.hierarchyAuth }], parameters },
     responseHandles: 1,
     decode: ({ handles, parameters: r }) => {
       const publicArea = readPublicArea(r.sizedReader('TPM2_CreatePrimary outPublic'));
-      r.sized(); // creationData
-      r.sized(); // creationHash
-      r.u16(); // creationTicket.tag
-      r.u32(); // creationTicket.hierarchy
-      r.sized(); // creationTicket.digest
+      skipCreationRecord(r);
       const name = r.sized();
       r.end();
       return { handle: firstHandle(handles), publicArea, name };
     },
   };
+}
+
+export interface CreatedObject {
+  /** TPM2B_PRIVATE as the TPM returned it, size included: what a key file stores. */
+  readonly privateBlob: Buffer;
+  /** TPM2B_PUBLIC, size included. */
+  readonly publicBlob: Buffer;
+  readonly publicArea: TpmPublicArea;
+}
+
+/**
+ * TPM2_Create: a new key under a loaded storage parent, generated inside the TPM and returned
+ * wrapped by the parent (Part 3, 12.1). `userAuth` is the new key's password (empty for none);
+ * the command bytes holding it are zeroed by TpmClient after sending.
+ */
+export function createCommand(args: {
+  readonly parentHandle: number;
+  readonly parentAuth: Uint8Array;
+  readonly userAuth: Uint8Array;
+  readonly template: TpmPublicArea;
+}): TpmCommand<CreatedObject> {
+  const parameters = creationParameters(args.userAuth, args.template);
+  return {
+    name: 'TPM2_Create',
+    frame: { commandCode: TPM_CC.Create, handles: [args.parentHandle], authorizations: [{ password: args.parentAuth }], parameters },
+    responseHandles: 0,
+    decode: ({ parameters: r }) => {
+      const privateArea = r.sized();
+      const publicArea = r.sized();
+      skipCreationRecord(r);
+      r.end();
+      return {
+        privateBlob: withSize(privateArea),
+        publicBlob: withSize(publicArea),
+        publicArea: parsePublicArea(publicArea, { what: 'the TPM2_Create outPublic', code: 'TPM_TRANSPORT_FAILED' }),
+      };
+    },
+  };
+}
+
+/**
+ * TPM2_EvictControl: makes a loaded key persistent at `persistentHandle` (Part 3, 28.5). The
+ * owner hierarchy authorizes it; the object handle needs no authorization.
+ */
+export function evictControlCommand(args: {
+  readonly authHandle: number;
+  readonly auth: Uint8Array;
+  readonly objectHandle: number;
+  readonly persistentHandle: number;
+}): TpmCommand<void> {
+  return {
+    name: 'TPM2_EvictControl',
+    frame: {
+      commandCode: TPM_CC.EvictControl,
+      handles: [args.authHandle, args.objectHandle],
+      authorizations: [{ password: args.auth }],
+      parameters: new TpmWriter().u32(args.persistentHandle).toBuffer(),
+    },
+    responseHandles: 0,
+    decode: (body) => body.parameters.end(),
+  };
+}
+
+/**
+ * The parameters TPM2_CreatePrimary and TPM2_Create share: TPM2B_SENSITIVE_CREATE { userAuth,
+ * data: empty, so the TPM makes the key }, the template, no outsideInfo, no PCR selection. The
+ * writer's pieces are wiped: userAuth is a password.
+ */
+function creationParameters(userAuth: Uint8Array, template: TpmPublicArea): Buffer {
+  const writer = new TpmWriter()
+    .sizedStructure((w) => w.sized(userAuth).sized(EMPTY))
+    .sizedStructure((w) => writePublicArea(w, template))
+    .sized(EMPTY)
+    .u32(0);
+  const parameters = writer.toBuffer();
+  writer.wipe();
+  return parameters;
+}
+
+/** creationData, creationHash and creationTicket: what the TPM attests about a creation, unused here. */
+function skipCreationRecord(r: TpmReader): void {
+  r.sized(); // creationData
+  r.sized(); // creationHash
+  r.u16(); // creationTicket.tag
+  r.u32(); // creationTicket.hierarchy
+  r.sized(); // creationTicket.digest
+}
+
+function withSize(contents: Buffer): Buffer {
+  return new TpmWriter().sized(contents).toBuffer();
 }
 
 export interface LoadedObject {

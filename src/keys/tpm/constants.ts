@@ -15,7 +15,9 @@ export const TPM_ST = Object.freeze({
 
 /** TPM_CC: command codes (Part 2, 6.5.2). */
 export const TPM_CC = Object.freeze({
+  EvictControl: 0x0120,
   CreatePrimary: 0x0131,
+  Create: 0x0153,
   Startup: 0x0144,
   Load: 0x0157,
   Sign: 0x015d,
@@ -92,6 +94,22 @@ export const TPM_CAP = Object.freeze({
   HANDLES: 0x00000001,
   TPM_PROPERTIES: 0x00000006,
   ECC_CURVES: 0x00000008,
+});
+
+/** TPM_PT: TPM_CAP_TPM_PROPERTIES tags (Part 2, 6.13); PT_VAR properties start at 0x200. */
+export const TPM_PT = Object.freeze({
+  PERMANENT: 0x00000200,
+  LOCKOUT_COUNTER: 0x0000020e,
+  MAX_AUTH_FAIL: 0x0000020f,
+  LOCKOUT_INTERVAL: 0x00000210,
+  LOCKOUT_RECOVERY: 0x00000211,
+});
+
+/** TPMA_PERMANENT bits (Part 2, 8.6): the value of TPM_PT_PERMANENT. */
+export const TPMA_PERMANENT = Object.freeze({
+  ownerAuthSet: 1 << 0,
+  lockoutAuthSet: 1 << 2,
+  inLockout: 1 << 9,
 });
 
 /** TPMA_OBJECT bits (Part 2, 8.3). */

@@ -26,6 +26,7 @@ export const TPM_RC = Object.freeze({
   FAILURE: 0x101,
   AUTH_MISSING: 0x125,
   POLICY: 0x126,
+  ATTRIBUTES: 0x082,
   HASH: 0x083,
   VALUE: 0x084,
   KEY_SIZE: 0x087,

@@ -44,3 +44,49 @@ export const RSA_2048_STORAGE_PRIMARY: TpmRsaPublicArea = Object.freeze({
   exponent: 0,
   modulus: Buffer.alloc(0),
 });
+
+/**
+ * A signing key made by `enroll`: generated inside the TPM (sensitiveDataOrigin), bound to this
+ * TPM and its parent (fixedTPM, fixedParent: TPM2_Duplicate refuses it), usable with its
+ * password (userWithAuth), for signing only (not decrypt, not restricted). Without noDA, so
+ * wrong passwords count toward the TPM's dictionary-attack lockout. Scheme NULL: each
+ * TPM2_Sign names ECDSA or RSASSA and the hash, as the key source does.
+ */
+export const SIGNING_KEY_ATTRIBUTES =
+  TPMA_OBJECT.fixedTPM |
+  TPMA_OBJECT.fixedParent |
+  TPMA_OBJECT.sensitiveDataOrigin |
+  TPMA_OBJECT.userWithAuth |
+  TPMA_OBJECT.sign;
+
+const NO_SYMMETRIC = Object.freeze({ algorithm: TPM_ALG.NULL });
+const NULL_SCHEME = Object.freeze({ scheme: TPM_ALG.NULL });
+
+export function eccSigningKeyTemplate(curveId: typeof TPM_ECC_CURVE.NIST_P256 | typeof TPM_ECC_CURVE.NIST_P384): TpmEccPublicArea {
+  return {
+    type: TPM_ALG.ECC,
+    nameAlg: TPM_ALG.SHA256,
+    objectAttributes: SIGNING_KEY_ATTRIBUTES,
+    authPolicy: Buffer.alloc(0),
+    symmetric: NO_SYMMETRIC,
+    scheme: NULL_SCHEME,
+    curveId,
+    kdf: NULL_SCHEME,
+    x: Buffer.alloc(0),
+    y: Buffer.alloc(0),
+  };
+}
+
+export function rsaSigningKeyTemplate(keyBits: 2048 | 3072): TpmRsaPublicArea {
+  return {
+    type: TPM_ALG.RSA,
+    nameAlg: TPM_ALG.SHA256,
+    objectAttributes: SIGNING_KEY_ATTRIBUTES,
+    authPolicy: Buffer.alloc(0),
+    symmetric: NO_SYMMETRIC,
+    scheme: NULL_SCHEME,
+    keyBits,
+    exponent: 0,
+    modulus: Buffer.alloc(0),
+  };
+}

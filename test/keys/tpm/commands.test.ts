@@ -2,7 +2,9 @@ import { verify } from 'node:crypto';
 import t from 'tap';
 import { ecdsaIntegersToDer } from '../../../src/keys/ecdsa-signature.js';
 import {
+  createCommand,
   createPrimaryCommand,
+  evictControlCommand,
   flushContextCommand,
   getCapabilityCommand,
   loadCommand,
@@ -13,7 +15,7 @@ import {
 import { TPMA_OBJECT, TPM_ALG, TPM_CAP, TPM_RH } from '../../../src/keys/tpm/constants.js';
 import { buildCommand, parseResponseBody } from '../../../src/keys/tpm/marshal.js';
 import { publicKeyOf } from '../../../src/keys/tpm/public-area.js';
-import { ECC_P256_STORAGE_PRIMARY, RSA_2048_STORAGE_PRIMARY } from '../../../src/keys/tpm/templates.js';
+import { ECC_P256_STORAGE_PRIMARY, RSA_2048_STORAGE_PRIMARY, eccSigningKeyTemplate, rsaSigningKeyTemplate } from '../../../src/keys/tpm/templates.js';
 import {
   sha256OfAbcHex,
   tpm2ToolsCreatePrimaryEccStorageParametersHex,
@@ -158,4 +160,46 @@ t.test('TPM2_GetCapability: other capabilities, and corrupt counts', async (t) =
     () => properties.decode(parseResponseBody(response('8001', '00' + '00000005' + '00000000'), 0, 'the TPM2_GetCapability response')),
     { code: 'TPM_TRANSPORT_FAILED', message: 'the TPM2_GetCapability response answers capability 0x5, which was not asked for' },
   );
+});
+
+t.test('the signing key templates of enroll: fixedTPM|fixedParent|sensitiveDataOrigin|userWithAuth|sign, no symmetric, NULL schemes', async (t) => {
+  const ec = createCommand({ parentHandle: 0x80000000, parentAuth: EMPTY, userAuth: EMPTY, template: eccSigningKeyTemplate(0x0004) });
+  // TPMT_PUBLIC: ECC, SHA-256, attributes 0x00040072, empty policy, sym NULL, scheme NULL, P-384, kdf NULL, empty x and y.
+  const ecPublic = '0023' + '000b' + '00040072' + '0000' + '0010' + '0010' + '0004' + '0010' + '0000' + '0000';
+  t.equal(Buffer.from(ec.frame.parameters).toString('hex'), '0004' + '0000' + '0000' + sized16(ecPublic) + '0000' + '00000000');
+  const rsa = createCommand({ parentHandle: 0x80000000, parentAuth: EMPTY, userAuth: EMPTY, template: rsaSigningKeyTemplate(3072) });
+  const rsaPublic = '0001' + '000b' + '00040072' + '0000' + '0010' + '0010' + '0c00' + '00000000' + '0000';
+  t.equal(Buffer.from(rsa.frame.parameters).toString('hex'), '000400000000' + sized16(rsaPublic) + '0000' + '00000000');
+  t.equal(eccSigningKeyTemplate(0x0003).objectAttributes, TPMA_OBJECT.fixedTPM | TPMA_OBJECT.fixedParent | TPMA_OBJECT.sensitiveDataOrigin | TPMA_OBJECT.userWithAuth | TPMA_OBJECT.sign);
+  t.equal(eccSigningKeyTemplate(0x0003).objectAttributes & (TPMA_OBJECT.decrypt | TPMA_OBJECT.restricted | TPMA_OBJECT.noDA), 0, 'not decrypt, not restricted, and wrong passwords count toward lockout');
+});
+
+t.test('TPM2_Create: the new key\'s password in TPM2B_SENSITIVE_CREATE, the parent\'s in the session; the response keeps the blobs with their sizes', async (t) => {
+  const command = createCommand({ parentHandle: 0x80000001, parentAuth: EMPTY, userAuth: Buffer.from('pw1'), template: eccSigningKeyTemplate(0x0003) });
+  t.equal(command.name, 'TPM2_Create');
+  const ecPublic = '0023000b000400720000001000100003001000000000';
+  const parameters = sized16('0003707731' + '0000') + sized16(ecPublic) + '0000' + '00000000';
+  const bytes = buildCommand(command.frame).toString('hex');
+  t.equal(bytes, '8002' + (10 + 4 + 4 + 9 + parameters.length / 2).toString(16).padStart(8, '0') + '00000153' + '80000001' + '00000009' + '40000009' + '0000' + '00' + '0000' + parameters);
+
+  const outPublic = '0023000b00040072000000100010000300100020' + '11'.repeat(32) + '0020' + '22'.repeat(32);
+  const outPrivate = 'ab'.repeat(20);
+  const body = sized16(outPrivate) + sized16(outPublic) + sized16('00') + sized16('000b') + '8021' + '40000001' + '0000';
+  const created = command.decode(parseResponseBody(response('8002', sized32(body) + '0000' + '01' + '0000'), 0, 'r'));
+  t.equal(created.privateBlob.toString('hex'), sized16(outPrivate), 'TPM2B_PRIVATE with its size, as a key file stores it');
+  t.equal(created.publicBlob.toString('hex'), sized16(outPublic));
+  t.equal(created.publicArea.type, TPM_ALG.ECC);
+  t.throws(() => command.decode(parseResponseBody(response('8001', body + '00'), 0, 'the TPM2_Create response')), {
+    code: 'TPM_TRANSPORT_FAILED',
+    message: 'the TPM2_Create response has 1 unexpected trailing byte(s)',
+  });
+});
+
+t.test('TPM2_EvictControl: owner authorization for the first handle only, the persistent handle as the parameter', async (t) => {
+  const command = evictControlCommand({ authHandle: TPM_RH.OWNER, auth: EMPTY, objectHandle: 0x80000002, persistentHandle: 0x81000010 });
+  t.equal(
+    buildCommand(command.frame).toString('hex'),
+    '8002' + '00000023' + '00000120' + '40000001' + '80000002' + '00000009' + '40000009' + '0000' + '00' + '0000' + '81000010',
+  );
+  t.equal(command.decode(parseResponseBody(response('8002', '00000000' + '0000' + '01' + '0000'), 0, 'r')), undefined);
 });

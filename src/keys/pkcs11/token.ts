@@ -50,7 +50,9 @@ export function listTokens(loaded: LoadedModule, withSlotInfo: boolean): TokenSl
     }
   }
   // Slot order is arbitrary (SoftHSM: directory order); messages and listings should not be.
-  return tokens.sort((a, b) => a.label.localeCompare(b.label) || a.serial.localeCompare(b.serial));
+  // Code-point order, not localeCompare: the first collation of a process loads ICU's collator,
+  // about 10 ms of every PKCS#11 start-up.
+  return tokens.sort((a, b) => byCodePoint(a.label, b.label) || byCodePoint(a.serial, b.serial));
 }
 
 /** pkcs11js hands slot ids over as native CK_ULONG bytes. */
@@ -259,7 +261,7 @@ export function findObjects(session: Session, type: Pkcs11ObjectType, match: Obj
     });
   }
   // Tokens return objects in storage order; candidate lists and listings read better sorted.
-  return objects.sort((a, b) => Buffer.compare(a.id, b.id) || a.label.localeCompare(b.label));
+  return objects.sort((a, b) => Buffer.compare(a.id, b.id) || byCodePoint(a.label, b.label));
 }
 
 /** A ready-to-paste URI for an object: its token, then label, type and id. */
@@ -270,4 +272,8 @@ export function objectUri(token: Pick<TokenSlot, 'label' | 'manufacturer' | 'mod
     type: object.type,
     ...(object.id.length > 0 ? { id: object.id } : {}),
   });
+}
+
+function byCodePoint(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }

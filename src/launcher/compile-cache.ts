@@ -41,15 +41,29 @@ export interface CacheLocation {
 /**
  * Where the cache lives: $XDG_CACHE_HOME (else ~/.cache)/roles-anywhere-signer/compile-cache.
  * ROLES_ANYWHERE_SIGNER_COMPILE_CACHE=0 (or off, false, no) turns it off; so does the lack of a
- * home directory. The name: build digest, Node version, architecture.
+ * home directory. The name: build digest, Node version, architecture, and a digest of Node's
+ * options (`node.options`: the command line's and NODE_OPTIONS), because V8 refuses a cache made
+ * under other flags: two callers with different options would otherwise overwrite each other's
+ * cache on every run.
  */
-export function cacheLocation(env: Readonly<Record<string, string | undefined>>, buildId: string, node: { version: string; arch: string }): CacheLocation | undefined {
+export function cacheLocation(env: Readonly<Record<string, string | undefined>>, buildId: string, node: { version: string; arch: string; options?: string }): CacheLocation | undefined {
   const setting = env['ROLES_ANYWHERE_SIGNER_COMPILE_CACHE']?.trim().toLowerCase();
   if (setting !== undefined && ['0', 'off', 'false', 'no'].includes(setting)) return undefined;
   const base = nonEmpty(env['XDG_CACHE_HOME']) ?? (nonEmpty(env['HOME']) !== undefined ? join(env['HOME'] as string, '.cache') : undefined);
   if (base === undefined || !/^[0-9a-f]{8,64}$/.test(buildId)) return undefined;
   const dir = join(base, 'roles-anywhere-signer', 'compile-cache');
-  return { dir, file: join(dir, `${buildId}-node${node.version.replace(/[^0-9A-Za-z.]/g, '')}-${node.arch.replace(/[^0-9A-Za-z]/g, '')}.bin`) };
+  const options = node.options === undefined || node.options === '' ? '' : `-o${fnv1a(node.options)}`;
+  return { dir, file: join(dir, `${buildId}-node${node.version.replace(/[^0-9A-Za-z.]/g, '')}-${node.arch.replace(/[^0-9A-Za-z]/g, '')}${options}.bin`) };
+}
+
+/** A short name for a short string (Node's options): FNV-1a, 32 bits, as hex. */
+function fnv1a(text: string): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash.toString(16).padStart(8, '0');
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

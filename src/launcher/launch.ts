@@ -14,7 +14,8 @@ declare const RAS_BUILD_ID: string;
 if (typeof RAS_ENTRY_CHUNK !== 'string' || typeof RAS_BUILD_ID !== 'string') {
   throw new Error('launch.ts runs only as the bundle scripts/build-cli.ts makes (dist/cli/roles-anywhere-signer.cjs)');
 }
-const location = cacheLocation(process.env, RAS_BUILD_ID, { version: process.version, arch: process.arch });
+const nodeOptions = [...process.execArgv, process.env['NODE_OPTIONS'] ?? ''].join('\0').replace(/\0+$/, '');
+const location = cacheLocation(process.env, RAS_BUILD_ID, { version: process.version, arch: process.arch, options: nodeOptions });
 const uid = process.getuid?.();
 const loader = new ChunkLoader(__dirname, location === undefined ? EMPTY_CODE_CACHE : readCodeCache(location, uid));
 if (location !== undefined) {

@@ -21,6 +21,12 @@ t.test('the cache lives under XDG_CACHE_HOME, else ~/.cache, named by build, Nod
   }
   t.not(cacheLocation({ HOME: '/home/u', ROLES_ANYWHERE_SIGNER_COMPILE_CACHE: '1' }, BUILD, NODE), undefined, 'any other value leaves it on');
   t.equal(cacheLocation({ HOME: '/home/u' }, '../../etc', NODE), undefined, 'a build id that is not hex never becomes a path');
+  const plain = cacheLocation({ HOME: '/h' }, BUILD, { ...NODE, options: '' })?.file;
+  const flagged = cacheLocation({ HOME: '/h' }, BUILD, { ...NODE, options: '--max-old-space-size=4096' })?.file;
+  const other = cacheLocation({ HOME: '/h' }, BUILD, { ...NODE, options: '--max-old-space-size=8192' })?.file;
+  t.equal(plain, `/h/.cache/roles-anywhere-signer/compile-cache/${BUILD}-nodev20.20.2-x64.bin`, 'no Node options: the plain name');
+  t.match(flagged, /-x64-o[0-9a-f]{8}\.bin$/, 'Node options get their own file (V8 refuses a cache made under other flags)');
+  t.not(flagged, other, 'and different options different files');
   t.equal(cacheLocation({ HOME: '/h' }, BUILD, { version: 'v20/../x', arch: 'x64' })?.file, `/h/.cache/roles-anywhere-signer/compile-cache/${BUILD}-nodev20..x-x64.bin`, 'no separators from the version');
 });
 

@@ -47,7 +47,7 @@ t.test('the first run writes a private cache; the next run uses it and leaves it
   t.equal(first.stderr, '', 'nothing on stderr about the cache');
   const file = await cacheFile(home);
   if (file === undefined) throw new Error('no cache file after the first run');
-  t.match(file, new RegExp(`[0-9a-f]{24}-node${process.version}-${process.arch}\\.bin$`), 'named by build, Node version and architecture');
+  t.match(file, new RegExp(`[0-9a-f]{24}-node${process.version}-${process.arch}(-o[0-9a-f]{8})?\\.bin$`), 'named by build, Node version, architecture (and Node options, which tap sets)');
   t.equal((await stat(file)).mode & 0o777, 0o600, 'the cache file is 0600');
   t.equal((await stat(join(home, 'roles-anywhere-signer', 'compile-cache'))).mode & 0o777, 0o700, 'its directory is 0700');
   const entries = decodeCodeCache(await readFile(file));
@@ -67,6 +67,23 @@ t.test('the first run writes a private cache; the next run uses it and leaves it
   const grown = decodeCodeCache(await readFile(file));
   t.ok(grown.stored.size > entries.stored.size, `a command with more chunks adds them (${entries.stored.size} -> ${grown.stored.size})`);
   for (const name of entries.stored.keys()) t.ok(grown.stored.has(name), `${name} is still there`);
+});
+
+t.test('callers with different Node options keep a cache each instead of overwriting one', async (t) => {
+  const home = await freshCacheHome();
+  const dir = join(home, 'roles-anywhere-signer', 'compile-cache');
+  const plain = isolatedEnv({ XDG_CACHE_HOME: home, NODE_OPTIONS: undefined });
+  const flagged = isolatedEnv({ XDG_CACHE_HOME: home, NODE_OPTIONS: '--max-old-space-size=3000' });
+  await runCli(['version'], { env: plain });
+  await runCli(['version'], { env: flagged });
+  const names = (await readdir(dir)).filter((name) => name.endsWith('.bin')).sort();
+  t.equal(names.length, 2, `two files: ${names.join(', ')}`);
+  // (tap adds its own NODE_OPTIONS to every child, so neither name is the plain one here.)
+  const before = await Promise.all(names.map((name) => stat(join(dir, name))));
+  await runCli(['version'], { env: plain });
+  await runCli(['version'], { env: flagged });
+  const after = await Promise.all(names.map((name) => stat(join(dir, name))));
+  t.same(after.map((entry) => entry.ino), before.map((entry) => entry.ino), 'alternating callers rewrite neither');
 });
 
 t.test('a damaged cache is replaced, and the run does not notice', async (t) => {

@@ -12,6 +12,7 @@ import { AsnConvert } from '@peculiar/asn1-schema';
 import { Certificate } from '@peculiar/asn1-x509';
 import { createScope } from '@smithy/signature-v4';
 import { inspectCertificate, type CertificateProfile } from '../certs/rules.js';
+import { memoizedByDer } from './by-der.js';
 import type { KeyType } from '../sigv4x509/types.js';
 import {
   buildCanonicalRequest,
@@ -160,11 +161,14 @@ export async function handleCreateSession(request: ReceivedRequest, context: Cre
   return authorize(authenticated, parameters, context, mlDsaVerifier);
 }
 
+const parseCertificate = memoizedByDer((der) => AsnConvert.parse(der, Certificate));
+const inspectCertificateOnce = memoizedByDer(inspectCertificate);
+
 function involvesMlDsa(requestDers: readonly Uint8Array[], context: CreateSessionContext, trustAnchorArn: string): boolean {
   const anchors = context.config.trustAnchors.get(trustAnchorArn)?.certificates ?? [];
   return [...requestDers, ...anchors].some((der) => {
     try {
-      const certificate = AsnConvert.parse(der, Certificate);
+      const certificate = parseCertificate(der);
       return mlDsaNameOfOid(certificate.signatureAlgorithm.algorithm) !== undefined
         || mlDsaNameOfOid(certificate.tbsCertificate.subjectPublicKeyInfo.algorithm.algorithm) !== undefined;
     } catch {
@@ -226,8 +230,8 @@ async function authenticate(request: ReceivedRequest, context: CreateSessionCont
   let leafCertificate: Certificate;
   let leafProfile: CertificateProfile;
   try {
-    leafCertificate = AsnConvert.parse(leafDer, Certificate);
-    leafProfile = inspectCertificate(leafDer);
+    leafCertificate = parseCertificate(leafDer);
+    leafProfile = inspectCertificateOnce(leafDer);
   } catch {
     return deny('CERTIFICATE_UNPARSABLE', UNTRUSTED, 'X-Amz-X509 is not a DER X.509 certificate');
   }

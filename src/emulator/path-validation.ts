@@ -9,6 +9,7 @@
 import { X509Certificate } from 'node:crypto';
 import { readDerChildren, readWholeDerElement } from '../asn1/der.js';
 import { checkIntermediateCertificate, checkLeafCertificate, inspectCertificate, type CertificateProfile } from '../certs/rules.js';
+import { memoizedByDer } from './by-der.js';
 import { mlDsaNameOfOid, type MlDsaVerifier } from './mldsa.js';
 
 export type PathValidationResult =
@@ -130,9 +131,11 @@ function verifiesMlDsa(candidate: Node, child: Node, name: NonNullable<ReturnTyp
   }
 }
 
+const parseNode = memoizedByDer((der): Node => ({ der, certificate: new X509Certificate(der), profile: inspectCertificate(der) }));
+
 function toNode(der: Uint8Array): Node | undefined {
   try {
-    return { der, certificate: new X509Certificate(der), profile: inspectCertificate(der) };
+    return parseNode(der);
   } catch {
     return undefined;
   }

@@ -30,6 +30,8 @@ export function registerDoctorCommand(program: Command): void {
           ...(flags.region !== undefined ? { region: flags.region } : {}),
           ...(flags.endpoint !== undefined ? { endpoint: flags.endpoint } : {}),
           offline: flags.offline === true,
+          withProxy: flags.withProxy === true,
+          insecureSkipVerify: flags.verifySsl === false,
           ...(flags.trustAnchorCertificate !== undefined ? { trustAnchorCertificate: flags.trustAnchorCertificate } : {}),
           debug: debugFor(flags),
           notice: noticeOnTerminal,

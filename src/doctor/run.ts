@@ -6,7 +6,8 @@ import { publicKeyMatchesCertificate } from '../keys/match.js';
 import { parseArn } from '../rolesanywhere/arn.js';
 import { resolveEndpoint } from '../rolesanywhere/endpoint.js';
 import { checkChain, checkLeaf, checkRequest, type CheckResult, type RequestFlags } from './checks.js';
-import { checkEndpoint, type FetchLike } from './network.js';
+import type { HttpSend } from '../rolesanywhere/http-wire.js';
+import { checkEndpoint } from './network.js';
 
 export interface DoctorOptions extends KeyOptions, RequestFlags {
   readonly intermediates?: string;
@@ -19,7 +20,14 @@ export interface DoctorOptions extends KeyOptions, RequestFlags {
   readonly endpoint?: string;
   /** --offline: no network check at all. */
   readonly offline?: boolean;
-  readonly fetch?: FetchLike;
+  /** --with-proxy: reach the endpoint through the environment's proxy, as credential-process would. */
+  readonly withProxy?: boolean;
+  /** --no-verify-ssl */
+  readonly insecureSkipVerify?: boolean;
+  /** Where proxy and CA settings are read; default process.env. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** For tests; default: credential-process's own HTTP layer (rolesanywhere/http.ts) with the flags above. */
+  readonly send?: HttpSend;
 }
 
 /**
@@ -114,7 +122,11 @@ async function networkChecks(options: DoctorOptions, now: Date): Promise<CheckRe
   }
   // The clock is read around the request; `now` anchors it so tests can skew it.
   const offset = now.getTime() - Date.now();
-  return checkEndpoint(endpoint, () => new Date(Date.now() + offset), options.fetch);
+  const env = options.env ?? process.env;
+  const withProxy = options.withProxy === true;
+  const insecureSkipVerify = options.insecureSkipVerify === true;
+  const send = options.send ?? (await import('../rolesanywhere/http.js')).createHttpSend({ env, useProxyFromEnvironment: withProxy, insecureSkipVerify });
+  return checkEndpoint(endpoint, () => new Date(Date.now() + offset), { send, withProxy, insecureSkipVerify, env });
 }
 
 /**

@@ -15,8 +15,6 @@ export interface EndpointCheckOptions {
   readonly send: HttpSend;
   /** --with-proxy: whether `send` goes through the environment's proxy. */
   readonly withProxy: boolean;
-  /** --no-verify-ssl */
-  readonly insecureSkipVerify: boolean;
   /** Where the proxy variables are read, as `send` reads them. */
   readonly env: Readonly<Record<string, string | undefined>>;
 }
@@ -56,9 +54,6 @@ export function checkProxy(endpoint: URL, withProxy: boolean, env: Readonly<Reco
 export async function checkEndpoint(endpoint: URL, now: () => Date, options: EndpointCheckOptions): Promise<CheckResult[]> {
   const results: CheckResult[] = [checkProxy(endpoint, options.withProxy, options.env)];
   if (results[0]?.status === 'fail') return results;
-  if (options.insecureSkipVerify && endpoint.protocol === 'https:') {
-    results.push({ check: 'tls verification', status: 'warn', detail: 'off (--no-verify-ssl): any server certificate is accepted', fix: 'for test endpoints only: drop --no-verify-ssl and trust the endpoint\'s CA with AWS_CA_BUNDLE instead' });
-  }
   const target = new URL('/', endpoint.origin);
   let response: HttpResponse;
   const sentAt = now();

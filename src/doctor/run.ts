@@ -5,7 +5,7 @@ import { openKeySource, resolveKeyOptions, type KeyOptions, type KeySpec, type P
 import { publicKeyMatchesCertificate } from '../keys/match.js';
 import { parseArn } from '../rolesanywhere/arn.js';
 import { resolveEndpoint } from '../rolesanywhere/endpoint.js';
-import { checkChain, checkLeaf, checkRequest, type CheckResult, type RequestFlags } from './checks.js';
+import { checkChain, checkLeaf, checkRequest, checkSessionFlags, type CheckResult, type RequestFlags } from './checks.js';
 import type { HttpSend } from '../rolesanywhere/http-wire.js';
 import { checkEndpoint } from './network.js';
 
@@ -22,8 +22,6 @@ export interface DoctorOptions extends KeyOptions, RequestFlags {
   readonly offline?: boolean;
   /** --with-proxy: reach the endpoint through the environment's proxy, as credential-process would. */
   readonly withProxy?: boolean;
-  /** --no-verify-ssl */
-  readonly insecureSkipVerify?: boolean;
   /** Where proxy and CA settings are read; default process.env. */
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** For tests; default: credential-process's own HTTP layer (rolesanywhere/http.ts) with the flags above. */
@@ -38,7 +36,7 @@ export interface DoctorOptions extends KeyOptions, RequestFlags {
  */
 export async function runDoctor(options: DoctorOptions, now: Date): Promise<CheckResult[]> {
   const debug = options.debug ?? silent;
-  const results: CheckResult[] = [...checkRequest(options)];
+  const results: CheckResult[] = [...checkRequest(options), ...checkSessionFlags(options)];
   if (options.offline !== true) results.push(...(await networkChecks(options, now)));
 
   let leafFromFile: Uint8Array | undefined;
@@ -126,7 +124,7 @@ async function networkChecks(options: DoctorOptions, now: Date): Promise<CheckRe
   const withProxy = options.withProxy === true;
   const insecureSkipVerify = options.insecureSkipVerify === true;
   const send = options.send ?? (await import('../rolesanywhere/http.js')).createHttpSend({ env, useProxyFromEnvironment: withProxy, insecureSkipVerify });
-  return checkEndpoint(endpoint, () => new Date(Date.now() + offset), { send, withProxy, insecureSkipVerify, env });
+  return checkEndpoint(endpoint, () => new Date(Date.now() + offset), { send, withProxy, env });
 }
 
 /**

@@ -58,7 +58,9 @@ export async function runDoctor(options: DoctorOptions, now: Date): Promise<Chec
     const token = keyOptions.spec.kind === 'pkcs11' ? await tokenCheck(keyOptions.spec) : undefined;
     if (token !== undefined) results.push(token.result);
     if (token !== undefined && !token.mayLogIn) {
-      results.push({ check: 'key', status: 'warn', detail: 'not opened: logging in now could block the PIN', fix: token.result.fix ?? 'see the token line' });
+      results.push(token.reachable
+        ? { check: 'key', status: 'warn', detail: 'not opened: logging in now could block the PIN', fix: token.result.fix ?? 'see the token line' }
+        : { check: 'key', status: 'warn', detail: 'not opened: the token is not reachable (above)', fix: 'fix the token line first' });
     } else {
       if (token !== undefined) options.notice?.('doctor: opening the key logs in to the token (one PIN entry; no signature is made)');
       const opened = await checkKey(keyOptions.spec, leaf, debug);
@@ -131,7 +133,7 @@ async function networkChecks(options: DoctorOptions, now: Date): Promise<CheckRe
  * The token's PIN state from its flags, read without a login. On the final try (or when the
  * token cannot be read) doctor does not log in: a mistyped PIN would block the card.
  */
-async function tokenCheck(spec: Pkcs11KeySpec): Promise<{ result: CheckResult; mayLogIn: boolean }> {
+async function tokenCheck(spec: Pkcs11KeySpec): Promise<{ result: CheckResult; mayLogIn: boolean; reachable: boolean }> {
   const { readTokenState } = await import('../enroll/pkcs11-device.js');
   const { parsePkcs11Uri } = await import('../keys/pkcs11/uri.js');
   const pkcs11js = (await import('../keys/pkcs11/binding.js')).loadPkcs11Binding();
@@ -140,19 +142,19 @@ async function tokenCheck(spec: Pkcs11KeySpec): Promise<{ result: CheckResult; m
     const uri = parsePkcs11Uri((spec.keyUri ?? spec.certificateUri) as string);
     state = readTokenState({ uri, ...(spec.modulePath !== undefined ? { modulePath: spec.modulePath } : {}) });
   } catch (error) {
-    return { result: failure('token', error), mayLogIn: false };
+    return { result: failure('token', error), mayLogIn: false, reachable: false };
   }
   const name = `token "${state.label}" (serial ${state.serial}) in ${state.modulePath}`;
   if ((state.flags & pkcs11js.CKF_USER_PIN_LOCKED) !== 0) {
-    return { result: { check: 'token', status: 'fail', detail: `${name}: the user PIN is blocked`, fix: 'unblock it with the PUK or SO PIN (YubiKey: ykman piv access unblock-pin)' }, mayLogIn: false };
+    return { result: { check: 'token', status: 'fail', detail: `${name}: the user PIN is blocked`, fix: 'unblock it with the PUK or SO PIN (YubiKey: ykman piv access unblock-pin)' }, mayLogIn: false, reachable: true };
   }
   if ((state.flags & pkcs11js.CKF_USER_PIN_FINAL_TRY) !== 0) {
-    return { result: { check: 'token', status: 'fail', detail: `${name}: one PIN try is left before the PIN blocks`, fix: 'log in once with the right PIN using the token\'s own tool to reset the counter; doctor does not log in now' }, mayLogIn: false };
+    return { result: { check: 'token', status: 'fail', detail: `${name}: one PIN try is left before the PIN blocks`, fix: 'log in once with the right PIN using the token\'s own tool to reset the counter; doctor does not log in now' }, mayLogIn: false, reachable: true };
   }
   if ((state.flags & pkcs11js.CKF_USER_PIN_COUNT_LOW) !== 0) {
-    return { result: { check: 'token', status: 'warn', detail: `${name}: the token reports few PIN tries left`, fix: 'check the PIN and its source before the next run; a successful login resets the counter' }, mayLogIn: true };
+    return { result: { check: 'token', status: 'warn', detail: `${name}: the token reports few PIN tries left`, fix: 'check the PIN and its source before the next run; a successful login resets the counter' }, mayLogIn: true, reachable: true };
   }
-  return { result: { check: 'token', status: 'ok', detail: `${name} present; PIN not blocked, no failed tries reported` }, mayLogIn: true };
+  return { result: { check: 'token', status: 'ok', detail: `${name} present; PIN not blocked, no failed tries reported` }, mayLogIn: true, reachable: true };
 }
 
 /** Opens the key only to compare public keys: no signature, so no PIN-per-signature prompt or touch. */

@@ -11,6 +11,7 @@ import type { Pkcs11KeySpec } from '../../../src/keys/spec.js';
 import type { ApduRecord, VirtualPivCardOptions } from '../../helpers/virtual-piv-card.js';
 import { startVirtualReader, whyVirtualReaderUnavailable, type RemoteCard } from '../../helpers/vpcd-rig.js';
 import { runKeySourceConformance } from '../conformance.js';
+import { isolatedEnv, runCli } from '../../helpers/cli.js';
 import { failure, noTerminal, verifiesWithCertificate } from './support.js';
 
 /**
@@ -142,6 +143,20 @@ async function runVirtualYubiKeyTests(ykcs11Path: string): Promise<void> {
     }
     t.equal(await spareCard.pinTriesLeft(), 0);
     t.equal(await main.pinTriesLeft(), 3, 'the other YubiKey is untouched');
+  });
+
+  await t.test('doctor through ykcs11: the blocked card and a card that is not plugged in are named with the fix; no PIN is sent to either', async (t) => {
+    const env = isolatedEnv({ ROLES_ANYWHERE_PIN: PIN });
+    const verificationsBefore = pinVerifications(await spareCard.log());
+    const blocked = await runCli(['doctor', '--offline', '--certificate', `${token(spareCard.serial)};id=%01;type=cert`, '--pkcs11-lib', ykcs11Path], { env });
+    t.equal(blocked.code, 1);
+    t.match(blocked.stdout, `fail  token: token "YubiKey PIV #${spareCard.serial}" (serial ${spareCard.serial}) in ${ykcs11Path}: the user PIN is blocked -> unblock it with the PUK or SO PIN (YubiKey: ykman piv access unblock-pin)\n`);
+    t.equal(pinVerifications(await spareCard.log()), verificationsBefore, 'no PIN sent to the blocked card');
+
+    const absent = await runCli(['doctor', '--offline', '--certificate', 'pkcs11:serial=99999999;id=%01;type=cert', '--pkcs11-lib', ykcs11Path], { env });
+    t.equal(absent.code, 1);
+    t.match(absent.stdout, `fail  token: no token matches pkcs11:serial=99999999;type=cert;id=%01 in ${ykcs11Path} (present: ${tokenUri(main.serial)}, ${tokenUri(spareCard.serial)}) -> plug the card or YubiKey in (\`pcsc_scan\` shows what the readers see), or fix token=/serial= in the URI\n`);
+    t.match(absent.stdout, 'warn  key: not opened: the token is not reachable (above) -> fix the token line first\n');
   });
 
   const openscPath = opensc;

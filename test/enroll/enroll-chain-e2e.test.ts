@@ -1,0 +1,86 @@
+/**
+ * enroll --import-certificate with the chain (issue 12): a certificate issued by an
+ * intermediate CA the emulator does not hold. With only the certificate on the token,
+ * credential-process sends no chain and the emulator refuses; once the intermediate is stored
+ * (from the rest of the bundle with --with-chain, or from --intermediates), credential-process
+ * finds it on the token and sends it, with no --intermediates flag, and the emulator accepts.
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import t from 'tap';
+import { runCli } from '../helpers/cli.js';
+import { execFileAsync, startEnrollRig } from './enroll-rig.js';
+
+const { fixture, emulator, sessionFlags, PROCESS_JSON, withPin, token, assertOneLineFailure } = await startEnrollRig(t);
+
+const pki = join(fixture.dir, 'pki');
+const issuingKey = join(fixture.dir, 'issuing-ca.key');
+const issuingCert = join(fixture.dir, 'issuing-ca.pem');
+const caExtensions = join(fixture.dir, 'issuing-ca.ext');
+const leafExtensions = join(fixture.dir, 'issued-leaf.ext');
+await writeFile(caExtensions, 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n');
+await writeFile(leafExtensions, 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nauthorityKeyIdentifier=keyid\n');
+// An issuing CA under the fixture's root, on no token yet.
+await execFileAsync('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', issuingKey, '-subj', '/O=Example/CN=Enroll Issuing CA', '-out', join(fixture.dir, 'issuing-ca.csr')]);
+await execFileAsync('openssl', ['x509', '-req', '-in', join(fixture.dir, 'issuing-ca.csr'), '-CA', join(pki, 'root-ca.pem'), '-CAkey', join(pki, 'root-ca.key'), '-days', '2', '-sha256', '-extfile', caExtensions, '-out', issuingCert]);
+
+/** Enrolls a key and has the issuing CA certify it; returns the key URI, the certificate URI and the certificate file. */
+async function enrollAndIssue(label: string): Promise<{ keyUri: string; certificateUri: string; certificatePath: string }> {
+  const csrPath = join(fixture.dir, `${label}.csr`);
+  const enrolled = await runCli(['enroll', '--private-key', `${token};object=${label}`, '--pkcs11-lib', fixture.module, '--subject', `CN=${label}`, '--out', csrPath, '--json'], { env: withPin });
+  if (enrolled.code !== 0) throw new Error(enrolled.stderr);
+  const { keyUri } = JSON.parse(enrolled.stdout) as { keyUri: string };
+  const certificatePath = join(fixture.dir, `${label}.crt`);
+  await execFileAsync('openssl', ['x509', '-req', '-in', csrPath, '-CA', issuingCert, '-CAkey', issuingKey, '-days', '2', '-sha256', '-extfile', leafExtensions, '-out', certificatePath]);
+  return { keyUri, certificateUri: keyUri.replace(';type=private;', ';type=cert;'), certificatePath };
+}
+
+const credentialProcess = (certificateUri: string) => runCli(['credential-process', '--certificate', certificateUri, '--pkcs11-lib', fixture.module, ...sessionFlags], { env: withPin });
+
+t.test('the certificate alone: no chain on the token, and the emulator refuses', async (t) => {
+  const alone = await enrollAndIssue('chain-alone');
+  const imported = await runCli(['enroll', '--import-certificate', alone.certificatePath, '--private-key', alone.keyUri, '--pkcs11-lib', fixture.module], { env: withPin });
+  t.equal(imported.code, 0, imported.stderr);
+  t.notMatch(imported.stdout, 'issuing CA', 'no chain was offered, none is reported');
+  const refused = await credentialProcess(alone.certificateUri);
+  t.equal(refused.code, 1);
+  t.match(refused.stderr, /^roles-anywhere-signer: CreateSession denied \(403 AccessDeniedException\): Untrusted/);
+
+  t.test('then a bundle with --with-chain for another key stores the issuing CA; both keys now get credentials without --intermediates', async (t) => {
+    const bundled = await enrollAndIssue('chain-bundle');
+    const bundle = join(fixture.dir, 'chain-bundle-full.pem');
+    await writeFile(bundle, `${await readFile(bundled.certificatePath, 'utf8')}${await readFile(issuingCert, 'utf8')}${await readFile(join(pki, 'root-ca.pem'), 'utf8')}`);
+
+    const withoutFlag = await runCli(['enroll', '--import-certificate', bundle, '--private-key', bundled.keyUri, '--pkcs11-lib', fixture.module], { env: withPin });
+    assertOneLineFailure(t, withoutFlag, `${bundle} holds 3 certificates: give a file with only the issued certificate, or add --with-chain to store the rest of the bundle (its issuing CAs) too`);
+
+    const stored = await runCli(['enroll', '--import-certificate', bundle, '--with-chain', '--private-key', bundled.keyUri, '--pkcs11-lib', fixture.module], { env: withPin });
+    t.equal(stored.code, 0, stored.stderr);
+    t.match(stored.stdout, `  issuing CA CN=Enroll Issuing CA,O=Example: stored as ${fixture.tokenUri};object=Enroll%20Issuing%20CA;type=cert\n`);
+    t.match(stored.stdout, '  issuing CA CN=Test Root CA,O=roles-anywhere-signer tests: not stored: a self-signed root: the trust anchor holds it, credential-process never sends it\n');
+
+    const before = emulator.stats.createSession;
+    const accepted = await credentialProcess(bundled.certificateUri);
+    t.equal(accepted.stderr, '');
+    t.match(accepted.stdout, PROCESS_JSON, 'the chain came from the token');
+    const debugged = await runCli(['credential-process', '--certificate', alone.certificateUri, '--pkcs11-lib', fixture.module, ...sessionFlags, '--debug'], { env: withPin });
+    t.match(debugged.stdout, PROCESS_JSON, 'the first key, refused before, is accepted now: the CA on the token serves every certificate it issued');
+    t.match(debugged.stderr, /x-amz-x509-chain/, 'the chain header was signed and sent');
+    t.equal(emulator.stats.createSession, before + 2);
+  });
+
+  t.test('--intermediates for a third key: the CA already on the token is not stored twice', async (t) => {
+    const third = await enrollAndIssue('chain-third');
+    const imported = await runCli(['enroll', '--import-certificate', third.certificatePath, '--intermediates', issuingCert, '--private-key', third.keyUri, '--pkcs11-lib', fixture.module, '--json'], { env: withPin });
+    t.equal(imported.code, 0, imported.stderr);
+    t.same((JSON.parse(imported.stdout) as { chain: unknown }).chain, [{ subject: 'CN=Enroll Issuing CA,O=Example', outcome: 'present', detail: 'already on the token' }]);
+    const objects = await execFileAsync('pkcs11-tool', ['--module', fixture.module, '--token-label', fixture.tokenLabel, '--list-objects', '--type', 'cert'], { env: withPin });
+    t.equal([...objects.stdout.matchAll(/^\s*label:\s+Enroll Issuing CA$/gm)].length, 1, 'one copy of the CA on the token');
+    t.match(await credentialProcess(third.certificateUri), { code: 0, stdout: PROCESS_JSON });
+  });
+});
+
+t.test('--with-chain and --intermediates belong to --import-certificate', async (t) => {
+  assertOneLineFailure(t, await runCli(['enroll', '--private-key', `${token};object=x`, '--subject', 'CN=x', '--with-chain'], { env: withPin }),
+    '--with-chain and --intermediates store CA certificates next to an imported certificate: use them with --import-certificate', 2);
+});

@@ -5,7 +5,9 @@
  * (from the rest of the bundle with --with-chain, or from --intermediates), credential-process
  * finds it on the token and sends it, with no --intermediates flag, and the emulator accepts.
  */
+import { X509Certificate } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
+import pkcs11js from 'pkcs11js';
 import { join } from 'node:path';
 import t from 'tap';
 import { runCli } from '../helpers/cli.js';
@@ -33,6 +35,40 @@ async function enrollAndIssue(label: string): Promise<{ keyUri: string; certific
   const certificatePath = join(fixture.dir, `${label}.crt`);
   await execFileAsync('openssl', ['x509', '-req', '-in', csrPath, '-CA', issuingCert, '-CAkey', issuingKey, '-days', '2', '-sha256', '-extfile', leafExtensions, '-out', certificatePath]);
   return { keyUri, certificateUri: keyUri.replace(';type=private;', ';type=cert;'), certificatePath };
+}
+
+/** The certificate objects labelled `label`, read through the bare binding (no login: they must be public). */
+function certificateObjects(label: string): { private: boolean; value: string; serial: string; subject: string; issuerOfLeaf: string }[] {
+  const lib = new pkcs11js.PKCS11();
+  lib.load(fixture.module);
+  lib.C_Initialize();
+  try {
+    const slot = lib.C_GetSlotList(true).find((candidate) => lib.C_GetTokenInfo(candidate).label.trim() === fixture.tokenLabel);
+    if (slot === undefined) throw new Error('no fixture token');
+    const session = lib.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION);
+    try {
+      lib.C_FindObjectsInit(session, [{ type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_CERTIFICATE }, { type: pkcs11js.CKA_LABEL, value: label }]);
+      const handles = lib.C_FindObjects(session, 10);
+      lib.C_FindObjectsFinal(session);
+      // The issuer name of a leaf this CA issued, as the leaf's own CKA_ISSUER holds it.
+      lib.C_FindObjectsInit(session, [{ type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_CERTIFICATE }, { type: pkcs11js.CKA_LABEL, value: 'chain-third' }]);
+      const [leaf] = lib.C_FindObjects(session, 1);
+      lib.C_FindObjectsFinal(session);
+      const attribute = (handle: Buffer, type: number): Buffer => lib.C_GetAttributeValue(session, handle, [{ type }])[0]?.value as Buffer;
+      const issuerOfLeaf = leaf === undefined ? '' : attribute(leaf, pkcs11js.CKA_ISSUER).toString('hex');
+      return handles.map((handle) => ({
+        private: attribute(handle, pkcs11js.CKA_PRIVATE)[0] !== 0,
+        value: attribute(handle, pkcs11js.CKA_VALUE).toString('hex'),
+        serial: attribute(handle, pkcs11js.CKA_SERIAL_NUMBER).toString('hex'),
+        subject: attribute(handle, pkcs11js.CKA_SUBJECT).toString('hex'),
+        issuerOfLeaf,
+      }));
+    } finally {
+      lib.C_CloseSession(session);
+    }
+  } finally {
+    lib.C_Finalize();
+  }
 }
 
 const credentialProcess = (certificateUri: string) => runCli(['credential-process', '--certificate', certificateUri, '--pkcs11-lib', fixture.module, ...sessionFlags], { env: withPin });
@@ -74,8 +110,11 @@ t.test('the certificate alone: no chain on the token, and the emulator refuses',
     const imported = await runCli(['enroll', '--import-certificate', third.certificatePath, '--intermediates', issuingCert, '--private-key', third.keyUri, '--pkcs11-lib', fixture.module, '--json'], { env: withPin });
     t.equal(imported.code, 0, imported.stderr);
     t.same((JSON.parse(imported.stdout) as { chain: unknown }).chain, [{ subject: 'CN=Enroll Issuing CA,O=Example', outcome: 'present', detail: 'already on the token' }]);
-    const objects = await execFileAsync('pkcs11-tool', ['--module', fixture.module, '--token-label', fixture.tokenLabel, '--list-objects', '--type', 'cert'], { env: withPin });
-    t.equal([...objects.stdout.matchAll(/^\s*label:\s+Enroll Issuing CA$/gm)].length, 1, 'one copy of the CA on the token');
+    const stored = certificateObjects('Enroll Issuing CA');
+    t.equal(stored.length, 1, 'one copy of the CA on the token');
+    const ca = new X509Certificate(await readFile(issuingCert));
+    t.match(stored[0], { private: false, value: ca.raw.toString('hex'), serial: `02${(ca.serialNumber.length / 2).toString(16).padStart(2, '0')}${ca.serialNumber.toLowerCase()}` }, 'public, the CA itself, CKA_SERIAL_NUMBER the DER INTEGER');
+    t.ok(stored[0]?.subject.length !== 0 && stored[0]?.subject === stored[0]?.issuerOfLeaf, 'CKA_SUBJECT is the name the certificate it issued carries as issuer (how credential-process finds it)');
     t.match(await credentialProcess(third.certificateUri), { code: 0, stdout: PROCESS_JSON });
   });
 });

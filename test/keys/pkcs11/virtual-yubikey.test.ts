@@ -159,6 +159,27 @@ async function runVirtualYubiKeyTests(ykcs11Path: string): Promise<void> {
     t.match(absent.stdout, 'warn  key: not opened: the token is not reachable (above) -> fix the token line first\n');
   });
 
+  await t.test('enroll through ykcs11 (issue 12): slot ids checked, used slots refused, and ykcs11\'s demand for the management key said plainly; nothing reaches the card', async (t) => {
+    const env = isolatedEnv({ ROLES_ANYWHERE_PIN: PIN });
+    const enroll = (id: string | undefined, keyType = 'ec-p256') => runCli(['enroll', '--private-key', `${token(main.serial)}${id === undefined ? '' : `;id=%${id}`}`, '--pkcs11-lib', ykcs11Path, '--key-type', keyType, '--subject', 'CN=piv-enroll'], { env });
+    const generateApdus = async (): Promise<number> => (await main.log()).filter((record) => record.ins === 0x47).length;
+
+    const noId = await enroll(undefined);
+    t.equal(noId.code, 2);
+    t.equal(noId.stderr, 'roles-anywhere-signer: ykcs11 names the PIV key slots by id: write id=%01 (slot 9a), %02 (9c), %03 (9d), %04 (9e), or %05 to %18 (retired slots 82 to 95) in the key URI; nothing was generated\n');
+    const rsa3072 = await enroll('04', 'rsa-3072');
+    t.equal(rsa3072.stderr, 'roles-anywhere-signer: a PIV slot holds EC P-256, EC P-384 or RSA 2048 keys, not RSA 3072: choose --key-type ec-p256, ec-p384 or rsa-2048; nothing was generated\n');
+    // Slot 9a holds a key and certificate: ykcs11 shows 4 objects with id 01 (key pair, certificate, data object).
+    const used = await enroll('01');
+    t.equal(used.stderr, `roles-anywhere-signer: token "YubiKey PIV #${main.serial}" already holds 4 object(s) with id %01: choose another id= in the URI, or leave it out to have one chosen; nothing was generated\n`);
+    // Slot 9e is empty: ykcs11 takes the template, then wants the management key (CKU_SO) before it sends GENERATE.
+    const empty = await enroll('04');
+    t.equal(empty.code, 1);
+    t.equal(empty.stdout, '');
+    t.equal(empty.stderr, 'roles-anywhere-signer: ykcs11 generates a PIV key only in a session logged in with the card\'s management key (CKU_SO), and enroll logs in with the PIN: nothing was generated; generate the key and its request with ykman instead (`ykman piv keys generate`, `ykman piv certificates request`, see docs/yubikey.md#enrolling-a-key-on-a-yubikey)\n');
+    t.equal(await generateApdus(), 0, 'no GENERATE ASYMMETRIC KEY PAIR (INS 47) reached the card');
+  });
+
   const openscPath = opensc;
   if (openscPath === undefined) {
     await t.test('OpenSC reads the same card', { skip: 'OpenSC\'s opensc-pkcs11.so is not installed (apt-get install opensc)' }, async () => {});

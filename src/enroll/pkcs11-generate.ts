@@ -84,6 +84,9 @@ export function generateTokenKeyPair(token: TokenSession, options: { readonly ke
     if (piv && ckrOf(cause) === 'CKR_USER_TYPE_INVALID') {
       throw new SignerError('NOT_SUPPORTED', `ykcs11 generates a PIV key only in a session logged in with the card's management key (CKU_SO), and enroll logs in with the PIN: nothing was generated; generate the key and its request with ykman instead (\`ykman piv keys generate\`, \`ykman piv certificates request\`, see docs/yubikey.md#enrolling-a-key-on-a-yubikey)`, { cause });
     }
+    if (ckrOf(cause) === 'CKR_FUNCTION_NOT_SUPPORTED') {
+      throw new SignerError('NOT_SUPPORTED', `${token.modulePath} does not generate keys on token "${token.token.label}" (CKR_FUNCTION_NOT_SUPPORTED; OpenSC, for one, shows PIV cards read-only): nothing was generated; generate the key with the card's own tool (YubiKey: \`ykman piv keys generate\`, see docs/yubikey.md#enrolling-a-key-on-a-yubikey)`, { cause });
+    }
     throw deviceError(`generating a ${options.keyType} key pair`, token.where, cause);
   }
   const destroy = (): void => {

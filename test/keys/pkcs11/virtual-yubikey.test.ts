@@ -205,6 +205,17 @@ async function runVirtualYubiKeyTests(ykcs11Path: string): Promise<void> {
       t.equal(signs.length, 2);
       t.ok(signs.every(({ index }) => exchanges[index - 1]?.ins === 0x20 && exchanges[index - 1]?.dataLength === 8), 'a VERIFY with the PIN right before each');
     });
+
+    await t.test('enroll through OpenSC: a used slot is refused, an empty one is read-only to OpenSC, said plainly; nothing reaches the card', async (t) => {
+      const env = isolatedEnv({ ROLES_ANYWHERE_PIN: PIN });
+      const enroll = (id: string) => runCli(['enroll', '--private-key', `pkcs11:manufacturer=piv_II;token=slot-9a;id=%${id}`, '--pkcs11-lib', openscPath, '--subject', 'CN=piv-enroll'], { env });
+      const used = await enroll('01');
+      t.equal(used.stderr, 'roles-anywhere-signer: token "slot-9a" already holds 3 object(s) with id %01: choose another id= in the URI, or leave it out to have one chosen; nothing was generated\n');
+      const empty = await enroll('04');
+      t.equal(empty.code, 1);
+      t.equal(empty.stderr, `roles-anywhere-signer: ${openscPath} does not generate keys on token "slot-9a" (CKR_FUNCTION_NOT_SUPPORTED; OpenSC, for one, shows PIV cards read-only): nothing was generated; generate the key with the card's own tool (YubiKey: \`ykman piv keys generate\`, see docs/yubikey.md#enrolling-a-key-on-a-yubikey)\n`);
+      t.equal((await main.log()).filter((record) => record.ins === 0x47).length, 0, 'no GENERATE ASYMMETRIC KEY PAIR (INS 47) reached the card');
+    });
   }
 }
 

@@ -1,10 +1,9 @@
 import t from 'tap';
 import { join } from 'node:path';
-import { startRig, type Rig } from '../helpers/emulator-rig.js';
+import { startRig, startTlsEmulator, type Rig } from '../helpers/emulator-rig.js';
 import { runCli, isolatedEnv } from '../helpers/cli.js';
 import { startConnectProxy, closedPort, type TestProxy, type TestProxyOptions } from '../helpers/connect-proxy.js';
 import { createPrivateCa, type PrivateCa } from '../helpers/private-ca.js';
-import { startEmulator } from '../../src/emulator/index.js';
 
 /**
  * doctor's network check through the same proxy code as credential-process (issue 12): the
@@ -14,23 +13,14 @@ import { startEmulator } from '../../src/emulator/index.js';
  */
 let rig: Rig;
 let companyCa: PrivateCa;
-let endpoint: { port: number; close(): Promise<void> };
+let endpoint: { readonly port: number; close(): Promise<void> };
 let doctorArgs: string[];
 
 t.before(async () => {
   rig = await startRig();
   companyCa = await createPrivateCa(rig.dir, 'Company');
   const server = await companyCa.issueServer('rolesanywhere.test', ['DNS:rolesanywhere.test']);
-  const emulator = await startEmulator(
-    {
-      region: 'us-east-1',
-      accountId: '123456789012',
-      trustAnchors: [{ arn: rig.trustAnchorArn, certificates: [rig.root.certificatePem], enabled: true }],
-      profiles: [{ arn: rig.profileArn, roleArns: [rig.roleArn], durationSeconds: 3600, acceptRoleSessionName: false, enabled: true }],
-    },
-    { port: 0, host: '127.0.0.1', tls: server },
-  );
-  endpoint = { port: Number(new URL(emulator.url).port), close: () => emulator.close() };
+  endpoint = await startTlsEmulator(rig, server);
   const id = await rig.issueFileIdentity('doctor-behind-proxy');
   doctorArgs = ['doctor', '--certificate', id.certificatePath, '--private-key', id.keyPath, '--intermediates', id.chainPath, ...rig.sessionFlags.slice(0, 6), '--endpoint', `https://rolesanywhere.test:${endpoint.port}`, '--json'];
 });

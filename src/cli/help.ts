@@ -160,7 +160,6 @@ const COMMAND_HELP: Readonly<Record<string, CommandHelp>> = {
     examples: [
       "$ ROLES_ANYWHERE_PIN=123456 roles-anywhere-signer enroll --private-key 'pkcs11:token=ci;object=build-01' \\\n      --pkcs11-lib /usr/lib/softhsm/libsofthsm2.so --key-type ec-p256 --subject 'CN=build-01,O=Example' --out build-01.csr",
       "$ ROLES_ANYWHERE_PIN=123456 roles-anywhere-signer enroll --import-certificate build-01.pem \\\n      --private-key 'pkcs11:token=ci;object=build-01' --pkcs11-lib /usr/lib/softhsm/libsofthsm2.so",
-      "$ ROLES_ANYWHERE_PIN=123456 roles-anywhere-signer enroll --import-certificate build-01-with-chain.pem --with-chain \\\n      --private-key 'pkcs11:token=ci;object=build-01' --pkcs11-lib /usr/lib/softhsm/libsofthsm2.so",
     ],
     environment: [['ROLES_ANYWHERE_PIN', 'the user PIN, when the URI has no pin-value or pin-source']],
   },

@@ -26,11 +26,11 @@ export function registerEnrollCommand(program: Command): void {
     .option('--private-key <uri>', 'pkcs11: URI of the token and the new key, e.g. "pkcs11:token=ci;object=build-01;id=%01" (object and id are chosen when left out)')
     .option('--pkcs11-lib <path>', 'PKCS#11 module to load (default: module-path in the URI, else p11-kit-proxy)')
     .option('--key-type <type>', 'key to generate: ec-p256, ec-p384, rsa-2048 or rsa-3072', 'ec-p256')
+    .option('--with-chain', 'with --import-certificate: also store the rest of the file (the issuing CA certificates of a bundle)')
+    .option('--intermediates <file>', 'with --import-certificate: also store these intermediate CA certificates (PEM bundle), so credential-process sends them without --intermediates')
     .option('--subject <dn>', 'subject of the request, most specific first, e.g. "CN=build-01,O=Example,C=US"')
     .option('--out <file>', 'write the request (PEM) to this new file instead of stdout')
     .option('--import-certificate <file>', 'store this issued certificate (PEM or DER) on the token next to the key named by --private-key, after checking it matches the key')
-    .option('--with-chain', 'with --import-certificate: also store the rest of the file (the issuing CA certificates of a bundle)')
-    .option('--intermediates <file>', 'with --import-certificate: also store these intermediate CA certificates (PEM bundle), so credential-process sends them without --intermediates')
     .option('--json', 'print the result as JSON (URIs, attributes, the request as PEM)')
     .option('--debug', 'explain each step on stderr (never prints secrets)')
     .action(async (flags: EnrollFlags) => {

@@ -30,9 +30,9 @@ export function checkProxy(endpoint: URL, withProxy: boolean, env: Readonly<Reco
     choice = selectProxy(endpoint, env);
   } catch (error) {
     if (!(error instanceof SignerError)) throw error;
-    return withProxy
-      ? { check: 'proxy', status: 'fail', ...splitMessage(error.message) }
-      : { check: 'proxy', status: 'warn', detail: `set in the environment but not used (credential-process uses it only with --with-proxy); and ${splitMessage(error.message).detail}`, fix: splitMessage(error.message).fix ?? 'fix the variable' };
+    // Unused without --with-proxy, but the day the flag is added it would fail: say so, as a warning.
+    const { detail, fix } = splitMessage(error.message);
+    return { check: 'proxy', status: withProxy ? 'fail' : 'warn', detail, fix: fix ?? 'fix or unset that variable' };
   }
   if (choice.kind === 'direct') return { check: 'proxy', status: 'ok', detail: `none: ${choice.reason}` };
   if (withProxy) return { check: 'proxy', status: 'ok', detail: `${choice.display} (from ${choice.variable})` };

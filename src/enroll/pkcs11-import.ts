@@ -43,7 +43,7 @@ export interface ChainCertificateOutcome {
   readonly subject: string;
   /** stored: created now; present: the token held it already; skipped: not sent by credential-process, so not stored. */
   readonly outcome: 'stored' | 'present' | 'skipped';
-  /** For stored and present: the URI credential-process finds it by; for skipped: why. */
+  /** stored: the new object's URI; present and skipped: why nothing was stored. */
   readonly detail: string;
 }
 
@@ -81,7 +81,8 @@ export async function importCertificateToToken(options: CertificateImportOptions
     debug(`found the private key "${key.label}" (id ${key.id.toString('hex')})`);
     const keyPublic = publicKeyOf(token, key);
     if (!samePublicKey(keyPublic, certificate.publicKey)) {
-      throw new SignerError('CERT_KEY_MISMATCH', `the certificate in ${options.certificatePath} (${rfc4514Subject(certificate)}) is not for the key ${redactPkcs11Uri(uri)}: its public key differs; import the certificate issued for this key's request`);
+      const order = certificates.length > 1 ? ' (with --with-chain, the issued certificate comes first in the file)' : '';
+      throw new SignerError('CERT_KEY_MISMATCH', `the certificate in ${options.certificatePath} (${rfc4514Subject(certificate)}) is not for the key ${redactPkcs11Uri(uri)}: its public key differs; import the certificate issued for this key's request${order}`);
     }
     const existing = findObjectHandles(token, [{ type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_CERTIFICATE }, { type: pkcs11js.CKA_ID, value: key.id }]);
     if (existing.length > 0) {

@@ -105,11 +105,17 @@ t.test('the certificate alone: no chain on the token, and the emulator refuses',
     t.equal(emulator.stats.createSession, before + 2);
   });
 
-  t.test('--intermediates for a third key: the CA already on the token is not stored twice', async (t) => {
+  t.test('--intermediates for a third key: the CA already on the token is not stored twice; a root and a stranger are named, not stored', async (t) => {
     const third = await enrollAndIssue('chain-third');
-    const imported = await runCli(['enroll', '--import-certificate', third.certificatePath, '--intermediates', issuingCert, '--private-key', third.keyUri, '--pkcs11-lib', fixture.module, '--json'], { env: withPin });
+    const offered = join(fixture.dir, 'chain-third-intermediates.pem');
+    await writeFile(offered, `${await readFile(join(pki, 'unrelated-ca.pem'), 'utf8')}${await readFile(alone.certificatePath, 'utf8')}${await readFile(issuingCert, 'utf8')}`);
+    const imported = await runCli(['enroll', '--import-certificate', third.certificatePath, '--intermediates', offered, '--private-key', third.keyUri, '--pkcs11-lib', fixture.module, '--json'], { env: withPin });
     t.equal(imported.code, 0, imported.stderr);
-    t.same((JSON.parse(imported.stdout) as { chain: unknown }).chain, [{ subject: 'CN=Enroll Issuing CA,O=Example', outcome: 'present', detail: 'already on the token' }]);
+    t.same((JSON.parse(imported.stdout) as { chain: unknown }).chain, [
+      { subject: 'CN=Enroll Issuing CA,O=Example', outcome: 'present', detail: 'already on the token' },
+      { subject: 'CN=Unrelated CA,O=Somebody Else', outcome: 'skipped', detail: 'a self-signed root: the trust anchor holds it, credential-process never sends it' },
+      { subject: 'CN=chain-alone', outcome: 'skipped', detail: 'it does not issue the certificate (or a CA above it)' },
+    ]);
     const stored = certificateObjects('Enroll Issuing CA');
     t.equal(stored.length, 1, 'one copy of the CA on the token');
     const ca = new X509Certificate(await readFile(issuingCert));

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { addSigningOptions, identityOptionsFrom, type SigningFlags } from './options.js';
+import { addSigningOptions, identityOptionsFrom, parseDuration, parseTimeout, type SigningFlags } from './options.js';
 import { debugFor, noticeOnTerminal, writeStdout } from './io.js';
 
 interface DoctorFlags extends SigningFlags {
@@ -29,7 +29,13 @@ export function registerDoctorCommand(program: Command): void {
           ...(flags.roleArn !== undefined ? { roleArn: flags.roleArn } : {}),
           ...(flags.region !== undefined ? { region: flags.region } : {}),
           ...(flags.endpoint !== undefined ? { endpoint: flags.endpoint } : {}),
+          // Not a number at all is a usage error, as for credential-process; out of range is a check line.
+          durationSeconds: parseDuration(flags.sessionDuration ?? '3600'),
+          ...(flags.timeout !== undefined ? { timeoutSeconds: parseTimeout(flags.timeout) } : {}),
+          ...(flags.roleSessionName !== undefined ? { roleSessionName: flags.roleSessionName } : {}),
           offline: flags.offline === true,
+          withProxy: flags.withProxy === true,
+          insecureSkipVerify: flags.verifySsl === false,
           ...(flags.trustAnchorCertificate !== undefined ? { trustAnchorCertificate: flags.trustAnchorCertificate } : {}),
           debug: debugFor(flags),
           notice: noticeOnTerminal,

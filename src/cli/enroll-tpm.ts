@@ -13,6 +13,8 @@ export interface TpmEnrollFlags {
   tpmTcti?: string;
   pkcs11Lib?: string;
   importCertificate?: string;
+  withChain?: boolean;
+  intermediates?: string;
   json?: boolean;
   debug?: boolean;
 }
@@ -28,8 +30,9 @@ export const TPM_ONLY_ENROLL_FLAGS: ReadonlyArray<readonly [keyof TpmEnrollFlags
 /** `enroll --tpm`: parse flags -> options -> enrollTpmKey -> report. */
 export async function runTpmEnroll(flags: TpmEnrollFlags): Promise<void> {
   if (flags.pkcs11Lib !== undefined) throw new SignerError('USAGE', '--pkcs11-lib is for PKCS#11 tokens: leave it out with --tpm');
-  if (flags.importCertificate !== undefined) {
-    throw new SignerError('USAGE', '--import-certificate is for PKCS#11 tokens: a TPM key file takes no certificate; pass the issued certificate to credential-process with --certificate');
+  if (flags.importCertificate !== undefined || flags.withChain === true || flags.intermediates !== undefined) {
+    const flag = flags.importCertificate !== undefined ? '--import-certificate' : flags.withChain === true ? '--with-chain' : '--intermediates';
+    throw new SignerError('USAGE', `${flag} is for PKCS#11 tokens: a TPM key file takes no certificate; pass the issued certificate to credential-process with --certificate (and its CAs with --intermediates)`);
   }
   const privateKey = flags.privateKey;
   if (privateKey === undefined || privateKey === '') {

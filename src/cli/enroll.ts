@@ -13,6 +13,8 @@ interface EnrollFlags extends TpmEnrollFlags {
   subject?: string;
   out?: string;
   importCertificate?: string;
+  withChain?: boolean;
+  intermediates?: string;
   json?: boolean;
   debug?: boolean;
 }
@@ -27,6 +29,8 @@ export function registerEnrollCommand(program: Command): void {
     .option('--private-key <uri|file>', 'pkcs11: URI of the token and the new key, e.g. "pkcs11:token=ci;object=build-01;id=%01" (object and id are chosen when left out); with --tpm: the new TSS2 key file, or handle:0x81000010')
     .option('--pkcs11-lib <path>', 'PKCS#11 module to load (default: module-path in the URI, else p11-kit-proxy)')
     .option('--key-type <type>', 'key to generate: ec-p256, ec-p384, rsa-2048 or rsa-3072', 'ec-p256')
+    .option('--with-chain', 'with --import-certificate: also store the rest of the file (the issuing CA certificates of a bundle)')
+    .option('--intermediates <file>', 'with --import-certificate: also store these intermediate CA certificates (PEM bundle), so credential-process sends them without --intermediates')
     .option('--subject <dn>', 'subject of the request, most specific first, e.g. "CN=build-01,O=Example,C=US"')
     .option('--out <file>', 'write the request (PEM) to this new file instead of stdout')
     .option('--import-certificate <file>', 'store this issued certificate (PEM or DER) on the token next to the key named by --private-key, after checking it matches the key')
@@ -60,11 +64,16 @@ export function registerEnrollCommand(program: Command): void {
         const result = await importCertificateToToken({
           keyUri,
           certificatePath: flags.importCertificate,
+          withChain: flags.withChain === true,
+          ...(flags.intermediates !== undefined ? { intermediatesPath: flags.intermediates } : {}),
           ...(flags.pkcs11Lib !== undefined ? { modulePath: flags.pkcs11Lib } : {}),
           debug,
         });
         await writeStdout(flags.json === true ? `${JSON.stringify(result, null, 2)}\n` : enroll.formatImportResult(result));
         return;
+      }
+      if (flags.withChain === true || flags.intermediates !== undefined) {
+        throw new SignerError('USAGE', '--with-chain and --intermediates store CA certificates next to an imported certificate: use them with --import-certificate');
       }
       if (flags.subject === undefined || flags.subject === '') {
         throw new SignerError('USAGE', 'enroll needs --subject "CN=name,O=Organisation" for the certificate request');

@@ -153,6 +153,8 @@ const COMMAND_HELP: Readonly<Record<string, CommandHelp>> = {
       '--subject': 'Enrolment:',
       '--out': 'Enrolment:',
       '--import-certificate': 'Enrolment:',
+      '--with-chain': 'Enrolment:',
+      '--intermediates': 'Enrolment:',
       '--private-key': 'Enrolment:',
       '--tpm': 'Enrolment:',
       '--persistent-handle': TPM,
@@ -174,8 +176,9 @@ const COMMAND_HELP: Readonly<Record<string, CommandHelp>> = {
     examples: [
       `$ roles-anywhere-signer doctor --certificate me.pem --private-key me.key --intermediates chain.pem \\\n      --trust-anchor-certificate ca.pem ${ARNS}`,
       "$ roles-anywhere-signer doctor --certificate 'pkcs11:token=ci;object=build-01;type=cert' --pkcs11-lib /usr/lib/softhsm/libsofthsm2.so --json",
+      `$ HTTPS_PROXY=http://proxy.example:3128 roles-anywhere-signer doctor --with-proxy --session-duration 7200 ${ARNS}`,
     ],
-    environment: KEY_ENVIRONMENT,
+    environment: [...KEY_ENVIRONMENT, PROXY_ENVIRONMENT],
   },
   version: { examples: ['$ roles-anywhere-signer version', '$ roles-anywhere-signer --version'], environment: [] },
 };

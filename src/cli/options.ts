@@ -126,14 +126,14 @@ export function sessionOptionsFrom(flags: SigningFlags): SessionOptions {
   };
 }
 
-function parseTimeout(text: string): number {
+export function parseTimeout(text: string): number {
   if (!/^\d+(\.\d+)?$/.test(text)) {
     throw new SignerError('USAGE', `--timeout ${JSON.stringify(text)} is not a number of seconds (1 to 300)`);
   }
   return Number(text);
 }
 
-function parseDuration(text: string): number {
+export function parseDuration(text: string): number {
   if (!/^\d+$/.test(text)) {
     throw new SignerError('USAGE', `--session-duration ${JSON.stringify(text)} is not a whole number of seconds (900 to 43200)`);
   }

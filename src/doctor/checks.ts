@@ -4,6 +4,7 @@ import { checkLeafCertificate, checkTrustAnchor, inspectCertificate, type RuleVi
 import { validateCertificatePath } from '../emulator/path-validation.js';
 import { SignerError } from '../errors.js';
 import { parseArn, type ParsedArn } from '../rolesanywhere/arn.js';
+import { assertRoleSessionName, assertSessionDuration, assertTimeout } from '../rolesanywhere/session.js';
 
 /**
  * The checks of `doctor`, pure: certificates as DER, the clock and the flags come in, one result
@@ -114,6 +115,51 @@ export interface RequestFlags {
   readonly profileArn?: string;
   readonly roleArn?: string;
   readonly region?: string;
+  /** --session-duration */
+  readonly durationSeconds?: number;
+  readonly roleSessionName?: string;
+  /** --timeout */
+  readonly timeoutSeconds?: number;
+  /** --no-verify-ssl */
+  readonly insecureSkipVerify?: boolean;
+}
+
+/**
+ * The flags that shape the request, by the rules prepareSession applies (rolesanywhere/session.ts):
+ * each is a line, so that all of them are reported, not only the first that is wrong.
+ */
+export function checkSessionFlags(flags: RequestFlags): CheckResult[] {
+  const results: CheckResult[] = [];
+  if (flags.durationSeconds !== undefined) {
+    const seconds = flags.durationSeconds;
+    results.push(ruleCheck('session duration', () => assertSessionDuration(seconds),
+      `${seconds} s requested; the profile's own durationSeconds caps it when shorter (credentials last the lesser of the two)`));
+  }
+  if (flags.roleSessionName !== undefined) {
+    const name = flags.roleSessionName;
+    results.push(ruleCheck('role session name', () => assertRoleSessionName(name),
+      `"${name}"; the profile must accept a role session name (acceptRoleSessionName), else the service answers "Not authorized to set roleSessionName."`));
+  }
+  if (flags.timeoutSeconds !== undefined) {
+    const seconds = flags.timeoutSeconds;
+    results.push(ruleCheck('timeout', () => assertTimeout(seconds), `${seconds} s for the whole CreateSession call, retries included`));
+  }
+  if (flags.insecureSkipVerify === true) {
+    results.push({ check: 'tls verification', status: 'warn', detail: 'off (--no-verify-ssl): any endpoint certificate is accepted', fix: 'for test endpoints only: drop --no-verify-ssl and trust the endpoint\'s CA with AWS_CA_BUNDLE instead' });
+  }
+  return results;
+}
+
+/** ok with `detail` when the rule holds; else the rule's own message, split into line and fix. */
+function ruleCheck(check: string, assert: () => void, detail: string): CheckResult {
+  try {
+    assert();
+    return { check, status: 'ok', detail };
+  } catch (error) {
+    if (!(error instanceof SignerError)) throw error;
+    // A rule message without "what: what to do" is all advice; the value itself is not echoed.
+    return error.message.includes(': ') ? fromViolation(check, error.message) : { check, status: 'fail', detail: 'refused by the service\'s rule', fix: error.message };
+  }
 }
 
 /** The ARNs: syntax, and the consistency the service requires between them. */

@@ -5,8 +5,9 @@ import { openKeySource, resolveKeyOptions, type KeyOptions, type KeySpec, type P
 import { publicKeyMatchesCertificate } from '../keys/match.js';
 import { parseArn } from '../rolesanywhere/arn.js';
 import { resolveEndpoint } from '../rolesanywhere/endpoint.js';
-import { checkChain, checkLeaf, checkRequest, type CheckResult, type RequestFlags } from './checks.js';
-import { checkEndpoint, type FetchLike } from './network.js';
+import { checkChain, checkLeaf, checkRequest, checkSessionFlags, type CheckResult, type RequestFlags } from './checks.js';
+import type { HttpSend } from '../rolesanywhere/http-wire.js';
+import { checkEndpoint } from './network.js';
 
 export interface DoctorOptions extends KeyOptions, RequestFlags {
   readonly intermediates?: string;
@@ -19,7 +20,12 @@ export interface DoctorOptions extends KeyOptions, RequestFlags {
   readonly endpoint?: string;
   /** --offline: no network check at all. */
   readonly offline?: boolean;
-  readonly fetch?: FetchLike;
+  /** --with-proxy: reach the endpoint through the environment's proxy, as credential-process would. */
+  readonly withProxy?: boolean;
+  /** Where proxy and CA settings are read; default process.env. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** For tests; default: credential-process's own HTTP layer (rolesanywhere/http.ts) with the flags above. */
+  readonly send?: HttpSend;
 }
 
 /**
@@ -30,7 +36,7 @@ export interface DoctorOptions extends KeyOptions, RequestFlags {
  */
 export async function runDoctor(options: DoctorOptions, now: Date): Promise<CheckResult[]> {
   const debug = options.debug ?? silent;
-  const results: CheckResult[] = [...checkRequest(options)];
+  const results: CheckResult[] = [...checkRequest(options), ...checkSessionFlags(options)];
   if (options.offline !== true) results.push(...(await networkChecks(options, now)));
 
   let leafFromFile: Uint8Array | undefined;
@@ -53,7 +59,9 @@ export async function runDoctor(options: DoctorOptions, now: Date): Promise<Chec
     if (token !== undefined) results.push(token.result);
     if (keyOptions.spec.kind === 'tpm') results.push(...(await (await import('./tpm.js')).checkTpm(keyOptions.spec)));
     if (token !== undefined && !token.mayLogIn) {
-      results.push({ check: 'key', status: 'warn', detail: 'not opened: logging in now could block the PIN', fix: token.result.fix ?? 'see the token line' });
+      results.push(token.reachable
+        ? { check: 'key', status: 'warn', detail: 'not opened: logging in now could block the PIN', fix: token.result.fix ?? 'see the token line' }
+        : { check: 'key', status: 'warn', detail: 'not opened: the token is not reachable (above)', fix: 'fix the token line first' });
     } else {
       if (token !== undefined) options.notice?.('doctor: opening the key logs in to the token (one PIN entry; no signature is made)');
       // Comparing public keys needs no TPM key password: none is read, so none is asked for.
@@ -117,14 +125,18 @@ async function networkChecks(options: DoctorOptions, now: Date): Promise<CheckRe
   }
   // The clock is read around the request; `now` anchors it so tests can skew it.
   const offset = now.getTime() - Date.now();
-  return checkEndpoint(endpoint, () => new Date(Date.now() + offset), options.fetch);
+  const env = options.env ?? process.env;
+  const withProxy = options.withProxy === true;
+  const insecureSkipVerify = options.insecureSkipVerify === true;
+  const send = options.send ?? (await import('../rolesanywhere/http.js')).createHttpSend({ env, useProxyFromEnvironment: withProxy, insecureSkipVerify });
+  return checkEndpoint(endpoint, () => new Date(Date.now() + offset), { send, withProxy, env });
 }
 
 /**
  * The token's PIN state from its flags, read without a login. On the final try (or when the
  * token cannot be read) doctor does not log in: a mistyped PIN would block the card.
  */
-async function tokenCheck(spec: Pkcs11KeySpec): Promise<{ result: CheckResult; mayLogIn: boolean }> {
+async function tokenCheck(spec: Pkcs11KeySpec): Promise<{ result: CheckResult; mayLogIn: boolean; reachable: boolean }> {
   const { readTokenState } = await import('../enroll/pkcs11-device.js');
   const { parsePkcs11Uri } = await import('../keys/pkcs11/uri.js');
   const pkcs11js = (await import('../keys/pkcs11/binding.js')).loadPkcs11Binding();
@@ -133,19 +145,19 @@ async function tokenCheck(spec: Pkcs11KeySpec): Promise<{ result: CheckResult; m
     const uri = parsePkcs11Uri((spec.keyUri ?? spec.certificateUri) as string);
     state = readTokenState({ uri, ...(spec.modulePath !== undefined ? { modulePath: spec.modulePath } : {}) });
   } catch (error) {
-    return { result: failure('token', error), mayLogIn: false };
+    return { result: failure('token', error), mayLogIn: false, reachable: false };
   }
   const name = `token "${state.label}" (serial ${state.serial}) in ${state.modulePath}`;
   if ((state.flags & pkcs11js.CKF_USER_PIN_LOCKED) !== 0) {
-    return { result: { check: 'token', status: 'fail', detail: `${name}: the user PIN is blocked`, fix: 'unblock it with the PUK or SO PIN (YubiKey: ykman piv access unblock-pin)' }, mayLogIn: false };
+    return { result: { check: 'token', status: 'fail', detail: `${name}: the user PIN is blocked`, fix: 'unblock it with the PUK or SO PIN (YubiKey: ykman piv access unblock-pin)' }, mayLogIn: false, reachable: true };
   }
   if ((state.flags & pkcs11js.CKF_USER_PIN_FINAL_TRY) !== 0) {
-    return { result: { check: 'token', status: 'fail', detail: `${name}: one PIN try is left before the PIN blocks`, fix: 'log in once with the right PIN using the token\'s own tool to reset the counter; doctor does not log in now' }, mayLogIn: false };
+    return { result: { check: 'token', status: 'fail', detail: `${name}: one PIN try is left before the PIN blocks`, fix: 'log in once with the right PIN using the token\'s own tool to reset the counter; doctor does not log in now' }, mayLogIn: false, reachable: true };
   }
   if ((state.flags & pkcs11js.CKF_USER_PIN_COUNT_LOW) !== 0) {
-    return { result: { check: 'token', status: 'warn', detail: `${name}: the token reports few PIN tries left`, fix: 'check the PIN and its source before the next run; a successful login resets the counter' }, mayLogIn: true };
+    return { result: { check: 'token', status: 'warn', detail: `${name}: the token reports few PIN tries left`, fix: 'check the PIN and its source before the next run; a successful login resets the counter' }, mayLogIn: true, reachable: true };
   }
-  return { result: { check: 'token', status: 'ok', detail: `${name} present; PIN not blocked, no failed tries reported` }, mayLogIn: true };
+  return { result: { check: 'token', status: 'ok', detail: `${name} present; PIN not blocked, no failed tries reported` }, mayLogIn: true, reachable: true };
 }
 
 /** Opens the key only to compare public keys: no signature, so no PIN-per-signature prompt or touch. */

@@ -3,9 +3,10 @@ import { loadPkcs11Binding, type Pkcs11Binding } from '../keys/pkcs11/binding.js
 import { SignerError } from '../errors.js';
 import { readSecret, type SecretIO } from '../keys/secret.js';
 import type { Pkcs11KeySpec } from '../keys/spec.js';
-import { acquireModule } from '../keys/pkcs11/module.js';
+import { acquireModule, type LoadedModule } from '../keys/pkcs11/module.js';
+import { matchingTokens, noTokenError } from '../keys/pkcs11/lookup.js';
 import { resolveModulePath, type ModuleSearch } from '../keys/pkcs11/module-path.js';
-import { slotIdOf } from '../keys/pkcs11/token.js';
+import { slotIdOf, type TokenSlot } from '../keys/pkcs11/token.js';
 import { pinSecretSpec, pinTriesNote } from '../keys/pkcs11/pin.js';
 import { formatPkcs11Uri, redactPkcs11Uri, type Pkcs11Uri } from '../keys/pkcs11/uri.js';
 
@@ -63,7 +64,7 @@ export async function openTokenSession(options: OpenTokenOptions): Promise<Token
   };
   let session: Buffer | undefined;
   try {
-    const { slot, token } = pickToken(lib, uri, module.path);
+    const { slot, token } = pickToken(loaded, uri);
     try {
       session = lib.C_OpenSession(slot, binding().CKF_SERIAL_SESSION | binding().CKF_RW_SESSION);
     } catch (cause) {
@@ -109,38 +110,26 @@ export function readTokenState(options: { readonly uri: Pkcs11Uri; readonly modu
   const module = resolveModulePath(options.modulePath, [options.uri], options.moduleSearch);
   const loaded = acquireModule(module);
   try {
-    const { slot, token } = pickToken(loaded.lib, options.uri, module.path);
+    const { slot, token } = pickToken(loaded, options.uri);
     return { modulePath: module.path, label: token.label, serial: token.serial, flags: loaded.lib.C_GetTokenInfo(slot).flags };
   } finally {
     loaded.release();
   }
 }
 
-function pickToken(lib: Pkcs11js.PKCS11, uri: Pkcs11Uri, modulePath: string): { slot: Buffer; token: TokenSession['token'] } {
-  const candidates: { slot: Buffer; token: TokenSession['token'] }[] = [];
-  const present: string[] = [];
-  for (const slot of lib.C_GetSlotList(true)) {
-    let info: Pkcs11js.TokenInfo;
-    try {
-      info = lib.C_GetTokenInfo(slot);
-    } catch {
-      continue; // a reader without a usable card
-    }
-    if ((info.flags & binding().CKF_TOKEN_INITIALIZED) === 0) continue;
-    const token = { label: info.label.trim(), manufacturer: info.manufacturerID.trim(), model: info.model.trim(), serial: info.serialNumber.trim() };
-    present.push(formatPkcs11Uri({ token: token.label, serial: token.serial }));
-    const equal = (wanted: string | undefined, actual: string): boolean => wanted === undefined || wanted === actual;
-    if (equal(uri.token, token.label) && equal(uri.manufacturer, token.manufacturer) && equal(uri.model, token.model) && equal(uri.serial, token.serial)) {
-      candidates.push({ slot, token });
-    }
+/**
+ * The one token the URI names, found as the signing path finds it (keys/pkcs11/lookup.ts): the
+ * same matching, the same words when none matches, and the same smart-card hints when the
+ * module reaches no token at all (pcscd down, no reader, no card).
+ */
+function pickToken(loaded: LoadedModule, uri: Pkcs11Uri): { slot: Buffer; token: TokenSession['token'] } {
+  const { all, matching } = matchingTokens(loaded, uri);
+  if (matching.length === 0) throw noTokenError(uri, loaded, all);
+  if (matching.length > 1) {
+    throw new SignerError('PKCS11_OBJECT_AMBIGUOUS', `${matching.length} tokens match ${redactPkcs11Uri(uri)} (${matching.map((c) => formatPkcs11Uri({ token: c.label, serial: c.serial })).join(', ')}): add token= or serial= to the URI so it names one`);
   }
-  if (candidates.length === 0) {
-    throw new SignerError('PKCS11_TOKEN_NOT_FOUND', `no token matches ${redactPkcs11Uri(uri)} in ${modulePath} (${present.length === 0 ? 'no initialized token is present' : `present: ${present.join(', ')}`}): plug the token in, or fix token=/serial= in the URI`);
-  }
-  if (candidates.length > 1) {
-    throw new SignerError('PKCS11_OBJECT_AMBIGUOUS', `${candidates.length} tokens match ${redactPkcs11Uri(uri)} (${candidates.map((c) => formatPkcs11Uri({ token: c.token.label, serial: c.token.serial })).join(', ')}): add token= or serial= to the URI so it names one`);
-  }
-  return candidates[0] as { slot: Buffer; token: TokenSession['token'] };
+  const [found] = matching as [TokenSlot];
+  return { slot: found.handle, token: { label: found.label, manufacturer: found.manufacturer, model: found.model, serial: found.serial } };
 }
 
 /** One C_Login, never retried, the PIN zeroed after (as the signing path does, src/keys/pkcs11/pin.ts). */

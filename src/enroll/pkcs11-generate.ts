@@ -5,7 +5,7 @@ import { SignerError } from '../errors.js';
 import { ecPublicKeyFromAttributes, rsaPublicKeyFromAttributes } from '../keys/pkcs11/public-key.js';
 import { formatPkcs11Uri } from '../keys/pkcs11/uri.js';
 import type { EnrollKeyType } from './key-types.js';
-import { deviceError, findObjectHandles, readAttribute, readBoolean, type TokenSession } from './pkcs11-device.js';
+import { ckrOf, deviceError, findObjectHandles, readAttribute, readBoolean, type TokenSession } from './pkcs11-device.js';
 
 // Named-curve OIDs as DER, the form CKA_EC_PARAMS takes (PKCS#11 2.40 section 2.3.3).
 const P256_PARAMS = Buffer.from('06082a8648ce3d030107', 'hex');
@@ -37,6 +37,8 @@ export interface GeneratedTokenKey {
  * certificate. When not given, the id is 8 random bytes and the label names the id.
  */
 export function generateTokenKeyPair(token: TokenSession, options: { readonly keyType: EnrollKeyType; readonly label?: string; readonly id?: Uint8Array }): GeneratedTokenKey {
+  const piv = isYkcs11(token.modulePath);
+  if (piv) refuseNonPivRequest(options);
   const id = Buffer.from(options.id ?? randomBytes(8));
   if (id.length === 0) throw new SignerError('USAGE', 'the id in the key URI is empty: write id=%01 (or leave it out to have one chosen)');
   const label = options.label ?? `roles-anywhere-${id.toString('hex')}`;
@@ -67,7 +69,8 @@ export function generateTokenKeyPair(token: TokenSession, options: { readonly ke
     { type: binding().CKA_CLASS, value: binding().CKO_PRIVATE_KEY },
     { type: binding().CKA_PRIVATE, value: true },
     { type: binding().CKA_SENSITIVE, value: true },
-    { type: binding().CKA_EXTRACTABLE, value: false },
+    // ykcs11 refuses the attribute (CKR_ATTRIBUTE_TYPE_INVALID); PIV has no command that reads a private key out.
+    ...(piv ? [] : [{ type: binding().CKA_EXTRACTABLE, value: false }]),
     { type: binding().CKA_SIGN, value: true },
     { type: binding().CKA_DECRYPT, value: false },
     { type: binding().CKA_UNWRAP, value: false },
@@ -78,6 +81,12 @@ export function generateTokenKeyPair(token: TokenSession, options: { readonly ke
   try {
     pair = token.lib.C_GenerateKeyPair(token.session, mechanism, publicTemplate, privateTemplate);
   } catch (cause) {
+    if (piv && ckrOf(cause) === 'CKR_USER_TYPE_INVALID') {
+      throw new SignerError('NOT_SUPPORTED', `ykcs11 generates a PIV key only in a session logged in with the card's management key (CKU_SO), and enroll logs in with the PIN: nothing was generated; generate the key and its request with ykman instead (\`ykman piv keys generate\`, \`ykman piv certificates request\`, see docs/yubikey.md#enrolling-a-key-on-a-yubikey)`, { cause });
+    }
+    if (ckrOf(cause) === 'CKR_FUNCTION_NOT_SUPPORTED') {
+      throw new SignerError('NOT_SUPPORTED', `${token.modulePath} does not generate keys on token "${token.token.label}" (CKR_FUNCTION_NOT_SUPPORTED; OpenSC, for one, shows PIV cards read-only): nothing was generated; generate the key with the card's own tool (YubiKey: \`ykman piv keys generate\`, see docs/yubikey.md#enrolling-a-key-on-a-yubikey)`, { cause });
+    }
     throw deviceError(`generating a ${options.keyType} key pair`, token.where, cause);
   }
   const destroy = (): void => {
@@ -110,6 +119,25 @@ export function generateTokenKeyPair(token: TokenSession, options: { readonly ke
   } catch (error) {
     destroy();
     throw error;
+  }
+}
+
+/** ykcs11 (Yubico's PIV module) names its key slots by CKA_ID and has fixed labels. */
+function isYkcs11(modulePath: string): boolean {
+  return /ykcs11/i.test(modulePath.slice(modulePath.lastIndexOf('/') + 1));
+}
+
+/** PIV slots as ykcs11 numbers them: 9a 9c 9d 9e are 01 to 04, the retired 82 to 95 are 05 to 18 (hex). */
+const PIV_KEY_IDS = new Set(Array.from({ length: 0x18 }, (_, index) => index + 1));
+
+/** What a PIV slot can hold at all (ykcs11: EC P-256/P-384, RSA 1024/2048), checked before the card is asked. */
+function refuseNonPivRequest(options: { readonly keyType: EnrollKeyType; readonly id?: Uint8Array }): void {
+  const id = options.id;
+  if (id === undefined || id.length !== 1 || !PIV_KEY_IDS.has(id[0] as number)) {
+    throw new SignerError('USAGE', 'ykcs11 names the PIV key slots by id: write id=%01 (slot 9a), %02 (9c), %03 (9d), %04 (9e), or %05 to %18 (retired slots 82 to 95) in the key URI; nothing was generated');
+  }
+  if (options.keyType === 'rsa-3072') {
+    throw new SignerError('USAGE', 'a PIV slot holds EC P-256, EC P-384 or RSA 2048 keys, not RSA 3072: choose --key-type ec-p256, ec-p384 or rsa-2048; nothing was generated');
   }
 }
 

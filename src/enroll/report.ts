@@ -53,6 +53,7 @@ export function formatImportResult(result: CertificateImportResult): string {
   return [
     `Stored the certificate for ${result.subject} (serial ${result.serialHex}, valid until ${result.notAfter}) next to its key, id ${result.id}`,
     `  certificate: ${result.certificateUri}`,
+    ...result.chain.map((member) => `  issuing CA ${member.subject}: ${member.outcome === 'stored' ? `stored as ${member.detail}` : member.outcome === 'present' ? member.detail : `not stored: ${member.detail}`}`),
     `Use it: roles-anywhere-signer credential-process --certificate ${shellQuote(result.certificateUri)} --pkcs11-lib ${shellQuote(result.pkcs11Lib)} --trust-anchor-arn ... --profile-arn ... --role-arn ...`,
     '',
   ].join('\n');

@@ -116,9 +116,9 @@ function backoffMs(attempt: number, random: () => number): number {
 /**
  * Errors the HTTP layer already worded (a proxy that says no, an oversized answer, an unusable
  * CA setting) pass through unretried; others are worded here, and only timeouts and broken
- * connections are worth another attempt.
+ * connections are worth another attempt. doctor words its endpoint line with it too.
  */
-function networkError(target: string, cause: unknown, limit: { timeoutMs: number } | { deadlineMs: number }): { error: SignerError; retryable: boolean } {
+export function networkError(target: string, cause: unknown, limit: { timeoutMs: number } | { deadlineMs: number }): { error: SignerError; retryable: boolean } {
   const made = (error: SignerError, retryable: boolean): { error: SignerError; retryable: boolean } => ({ error, retryable });
   if (cause instanceof SignerError) return made(cause, cause.code === 'NETWORK_ERROR');
   const name = (cause as { name?: string }).name;

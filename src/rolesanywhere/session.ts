@@ -42,22 +42,44 @@ export const MAX_DURATION_SECONDS = 43_200;
 export const MIN_TIMEOUT_SECONDS = 1;
 export const MAX_TIMEOUT_SECONDS = 300;
 
+export const DEFAULT_DURATION_SECONDS = 3600;
+
+/*
+ * The rules of the request flags, one place for prepareSession and for doctor, which reports
+ * them as check lines instead of stopping at the first.
+ */
+
+/** --session-duration: the service's bounds (FACTS.md section 1); the profile's own durationSeconds may cap it further. */
+export function assertSessionDuration(seconds: number): void {
+  if (!Number.isInteger(seconds) || seconds < MIN_DURATION_SECONDS || seconds > MAX_DURATION_SECONDS) {
+    throw new SignerError('CONFIG_INVALID', `--session-duration ${seconds} is out of range: use whole seconds from ${MIN_DURATION_SECONDS} to ${MAX_DURATION_SECONDS}`);
+  }
+}
+
+/** --role-session-name: what STS accepts for a role session name (2 to 64 of [\w+=,.@-]). */
+export function assertRoleSessionName(name: string): void {
+  if (!/^[\w+=,.@-]{2,64}$/.test(name)) {
+    throw new SignerError('CONFIG_INVALID', '--role-session-name must be 2 to 64 characters of letters, digits and _+=,.@-');
+  }
+}
+
+/** --timeout */
+export function assertTimeout(seconds: number): void {
+  if (!Number.isFinite(seconds) || seconds < MIN_TIMEOUT_SECONDS || seconds > MAX_TIMEOUT_SECONDS) {
+    throw new SignerError('CONFIG_INVALID', `--timeout ${seconds} is out of range: use seconds from ${MIN_TIMEOUT_SECONDS} to ${MAX_TIMEOUT_SECONDS}`);
+  }
+}
+
 /** Checks every flag CreateSession depends on, before any key is opened or PIN asked for. */
 export function prepareSession(options: SessionOptions, send?: HttpSend): PreparedSession {
   const trustAnchor = parseArn(requireFlag(options.trustAnchorArn, '--trust-anchor-arn'), 'trust-anchor');
   const profile = parseArn(requireFlag(options.profileArn, '--profile-arn'), 'profile');
   const role = parseArn(requireFlag(options.roleArn, '--role-arn'), 'role');
-  const durationSeconds = options.durationSeconds ?? 3600;
-  if (!Number.isInteger(durationSeconds) || durationSeconds < MIN_DURATION_SECONDS || durationSeconds > MAX_DURATION_SECONDS) {
-    throw new SignerError('CONFIG_INVALID', `--session-duration ${durationSeconds} is out of range: use whole seconds from ${MIN_DURATION_SECONDS} to ${MAX_DURATION_SECONDS}`);
-  }
-  if (options.roleSessionName !== undefined && !/^[\w+=,.@-]{2,64}$/.test(options.roleSessionName)) {
-    throw new SignerError('CONFIG_INVALID', '--role-session-name must be 2 to 64 characters of letters, digits and _+=,.@-');
-  }
+  const durationSeconds = options.durationSeconds ?? DEFAULT_DURATION_SECONDS;
+  assertSessionDuration(durationSeconds);
+  if (options.roleSessionName !== undefined) assertRoleSessionName(options.roleSessionName);
   const timeoutSeconds = options.timeoutSeconds ?? DEFAULT_DEADLINE_SECONDS;
-  if (!Number.isFinite(timeoutSeconds) || timeoutSeconds < MIN_TIMEOUT_SECONDS || timeoutSeconds > MAX_TIMEOUT_SECONDS) {
-    throw new SignerError('CONFIG_INVALID', `--timeout ${timeoutSeconds} is out of range: use seconds from ${MIN_TIMEOUT_SECONDS} to ${MAX_TIMEOUT_SECONDS}`);
-  }
+  assertTimeout(timeoutSeconds);
   const endpoint = resolveEndpoint({
     ...(options.endpoint !== undefined ? { endpoint: options.endpoint } : {}),
     ...(options.region !== undefined ? { region: options.region } : {}),

@@ -173,8 +173,8 @@ t.test('an endpoint that does not answer is one failed check', async (t) => {
   t.same(results.find((result) => result.check === 'endpoint'), {
     check: 'endpoint',
     status: 'fail',
-    detail: `http://127.0.0.1:${port} does not answer (ECONNREFUSED)`,
-    fix: 'check --endpoint or --region, DNS, the firewall and any proxy (doctor does not use a proxy yet)',
+    detail: `cannot reach http://127.0.0.1:${port}/ (ECONNREFUSED)`,
+    fix: 'check --endpoint, the network and any proxy settings',
   });
   t.notOk(results.some((result) => result.check === 'clock'), 'no clock line without an answer');
 });

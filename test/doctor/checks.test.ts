@@ -1,5 +1,5 @@
 import t from 'tap';
-import { checkRequest, doctorExitCode, formatCheckResults, RENEW_WARNING_DAYS, checkLeaf } from '../../src/doctor/checks.js';
+import { checkRequest, checkSessionFlags, doctorExitCode, formatCheckResults, RENEW_WARNING_DAYS, checkLeaf } from '../../src/doctor/checks.js';
 import { createCertificateAuthority, generateKeyPair, issueLeafCertificate } from '../../src/emulator/pki.js';
 
 const anchor = 'arn:aws:rolesanywhere:eu-west-1:111122223333:trust-anchor/ta';
@@ -48,4 +48,26 @@ t.test('exit code and text: 1 only with a fail; fixes after ->', async (t) => {
   t.equal(doctorExitCode([{ check: 'a', status: 'ok', detail: 'x' }, { check: 'b', status: 'warn', detail: 'y', fix: 'z' }]), 0);
   t.equal(doctorExitCode([{ check: 'a', status: 'fail', detail: 'x' }]), 1);
   t.equal(formatCheckResults([{ check: 'a', status: 'ok', detail: 'x' }, { check: 'b', status: 'fail', detail: 'y', fix: 'z' }]), 'ok    a: x\nfail  b: y -> z\n');
+});
+
+t.test('session flags: the rules credential-process applies, each a line with its fix', async (t) => {
+  t.same(checkSessionFlags({}), [], 'nothing given, nothing said');
+  t.same(checkSessionFlags({ durationSeconds: 3600, roleSessionName: 'build-42@ci', timeoutSeconds: 20 }), [
+    { check: 'session duration', status: 'ok', detail: '3600 s requested; the profile\'s own durationSeconds caps it when shorter (credentials last the lesser of the two)' },
+    { check: 'role session name', status: 'ok', detail: '"build-42@ci"; the profile must accept a role session name (acceptRoleSessionName), else the service answers "Not authorized to set roleSessionName."' },
+    { check: 'timeout', status: 'ok', detail: '20 s for the whole CreateSession call, retries included' },
+  ]);
+  t.same(checkSessionFlags({ durationSeconds: 899, roleSessionName: 'a', timeoutSeconds: 301, insecureSkipVerify: true }), [
+    { check: 'session duration', status: 'fail', detail: '--session-duration 899 is out of range', fix: 'use whole seconds from 900 to 43200' },
+    { check: 'role session name', status: 'fail', detail: 'refused by the service\'s rule', fix: '--role-session-name must be 2 to 64 characters of letters, digits and _+=,.@-' },
+    { check: 'timeout', status: 'fail', detail: '--timeout 301 is out of range', fix: 'use seconds from 1 to 300' },
+    { check: 'tls verification', status: 'warn', detail: 'off (--no-verify-ssl): any endpoint certificate is accepted', fix: 'for test endpoints only: drop --no-verify-ssl and trust the endpoint\'s CA with AWS_CA_BUNDLE instead' },
+  ]);
+  // The bounds themselves, and the longest name the rule allows.
+  t.same(checkSessionFlags({ durationSeconds: 900 }).map((r) => r.status), ['ok']);
+  t.same(checkSessionFlags({ durationSeconds: 43200 }).map((r) => r.status), ['ok']);
+  t.same(checkSessionFlags({ durationSeconds: 43201 }).map((r) => r.status), ['fail']);
+  t.same(checkSessionFlags({ roleSessionName: 'x'.repeat(64) }).map((r) => r.status), ['ok']);
+  t.same(checkSessionFlags({ roleSessionName: 'x'.repeat(65) }).map((r) => r.status), ['fail']);
+  t.same(checkSessionFlags({ roleSessionName: 'has space' }).map((r) => r.status), ['fail']);
 });

@@ -55,3 +55,34 @@ t.test('usage errors exit 2 with one line', async (t) => {
   const unknown = await runCli(['doctor', '--trust-anchor-cert', 'x'], { env });
   t.equal(unknown.code, 2);
 });
+
+t.test('the request flags doctor used to ignore: one line each, worded as credential-process refuses them', async (t) => {
+  const arns = ['--trust-anchor-arn', 'arn:aws:rolesanywhere:us-east-1:123456789012:trust-anchor/ta', '--profile-arn', 'arn:aws:rolesanywhere:us-east-1:123456789012:profile/p', '--role-arn', 'arn:aws:iam::123456789012:role/r'];
+  const flags = ['--session-duration', '60', '--role-session-name', 'a b', '--timeout', '999', '--no-verify-ssl'];
+  const result = await runCli(['doctor', '--offline', ...arns, ...flags], { env });
+  t.equal(result.code, 1);
+  t.match(result.stdout, [
+    'fail  session duration: --session-duration 60 is out of range -> use whole seconds from 900 to 43200',
+    'fail  role session name: refused by the service\'s rule -> --role-session-name must be 2 to 64 characters of letters, digits and _+=,.@-',
+    'fail  timeout: --timeout 999 is out of range -> use seconds from 1 to 300',
+    'warn  tls verification: off (--no-verify-ssl): any endpoint certificate is accepted -> for test endpoints only: drop --no-verify-ssl and trust the endpoint\'s CA with AWS_CA_BUNDLE instead',
+  ].join('\n'));
+
+  // credential-process refuses each with the same words: the rule lives in one place.
+  for (const [flag, value, line] of [
+    ['--session-duration', '60', '--session-duration 60 is out of range: use whole seconds from 900 to 43200'],
+    ['--role-session-name', 'a b', '--role-session-name must be 2 to 64 characters of letters, digits and _+=,.@-'],
+    ['--timeout', '999', '--timeout 999 is out of range: use seconds from 1 to 300'],
+  ] as const) {
+    const refused = await runCli(['credential-process', '--certificate', certificate, '--pkcs11-lib', fixture.module, ...arns, flag, value], { env });
+    t.equal(refused.stderr, `roles-anywhere-signer: ${line}\n`, flag);
+  }
+
+  const good = await runCli(['doctor', '--offline', ...arns, '--role-session-name', 'ci-build'], { env });
+  t.match(good.stdout, 'ok    session duration: 3600 s requested; the profile\'s own durationSeconds caps it when shorter (credentials last the lesser of the two)\n');
+  t.match(good.stdout, 'ok    role session name: "ci-build"; the profile must accept a role session name (acceptRoleSessionName), else the service answers "Not authorized to set roleSessionName."\n');
+
+  const notANumber = await runCli(['doctor', '--offline', '--session-duration', 'an hour'], { env });
+  t.equal(notANumber.code, 2, 'not a number at all is a usage error, as for credential-process');
+  t.equal(notANumber.stderr, 'roles-anywhere-signer: --session-duration "an hour" is not a whole number of seconds (900 to 43200)\n');
+});

@@ -4,11 +4,10 @@ import { once } from 'node:events';
 import { mkdir, copyFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { startRig, type Rig } from '../helpers/emulator-rig.js';
+import { startRig, startTlsEmulator, type Rig } from '../helpers/emulator-rig.js';
 import { runCli, isolatedEnv } from '../helpers/cli.js';
 import { startConnectProxy, closedPort, type TestProxy, type TestProxyOptions } from '../helpers/connect-proxy.js';
 import { createPrivateCa, type PrivateCa } from '../helpers/private-ca.js';
-import { startEmulator } from '../../src/emulator/index.js';
 
 /**
  * Behind a corporate proxy and a private CA, end to end: the real CLI, the emulator serving
@@ -27,16 +26,7 @@ t.before(async () => {
   rig = await startRig();
   companyCa = await createPrivateCa(rig.dir, 'Company');
   const server = await companyCa.issueServer('rolesanywhere.test', ['DNS:rolesanywhere.test', 'IP:127.0.0.1']);
-  const emulator = await startEmulator(
-    {
-      region: 'us-east-1',
-      accountId: '123456789012',
-      trustAnchors: [{ arn: rig.trustAnchorArn, certificates: [rig.root.certificatePem], enabled: true }],
-      profiles: [{ arn: rig.profileArn, roleArns: [rig.roleArn], durationSeconds: 3600, acceptRoleSessionName: false, enabled: true }],
-    },
-    { port: 0, host: '127.0.0.1', tls: server },
-  );
-  tlsEndpoint = { url: emulator.url, port: Number(new URL(emulator.url).port), close: () => emulator.close() };
+  tlsEndpoint = await startTlsEmulator(rig, server);
   const id = await rig.issueFileIdentity('behind-proxy');
   baseArgs = ['credential-process', '--certificate', id.certificatePath, '--private-key', id.keyPath, '--intermediates', id.chainPath, ...rig.sessionFlags.slice(0, 6)];
 });

@@ -66,7 +66,9 @@ t.test('usage: flags that need --tpm, PKCS#11 flags with it, handles, subject', 
   await usage(['--private-key', k, '--persistent-handle', '0x81000030', '--subject', 'CN=x'], '--persistent-handle is for TPM keys: add --tpm', false);
   await usage(['--private-key', k, '--tpm-tcti', swtpm.tcti, '--subject', 'CN=x'], '--tpm-tcti is for TPM keys: add --tpm', false);
   await usage(['--private-key', k, '--pkcs11-lib', '/x.so', '--subject', 'CN=x'], '--pkcs11-lib is for PKCS#11 tokens: leave it out with --tpm');
-  await usage(['--private-key', k, '--import-certificate', 'c.pem'], '--import-certificate is for PKCS#11 tokens: a TPM key file takes no certificate; pass the issued certificate to credential-process with --certificate');
+  await usage(['--private-key', k, '--import-certificate', 'c.pem'], '--import-certificate is for PKCS#11 tokens: a TPM key file takes no certificate; pass the issued certificate to credential-process with --certificate (and its CAs with --intermediates)');
+  await usage(['--private-key', k, '--subject', 'CN=x', '--with-chain'], '--with-chain is for PKCS#11 tokens: a TPM key file takes no certificate; pass the issued certificate to credential-process with --certificate (and its CAs with --intermediates)');
+  await usage(['--private-key', k, '--subject', 'CN=x', '--intermediates', 'ca.pem'], '--intermediates is for PKCS#11 tokens: a TPM key file takes no certificate; pass the issued certificate to credential-process with --certificate (and its CAs with --intermediates)');
   await usage(['--subject', 'CN=x'], 'enroll --tpm needs --private-key FILE (the new TSS2 key file to create) or --private-key handle:0x81000010 (a persistent handle)');
   await usage(['--private-key', k], 'enroll needs --subject "CN=name,O=Organisation" for the certificate request');
   await usage(['--private-key', 'handle:0x81000030', '--persistent-handle', '0x81000031', '--subject', 'CN=x'],

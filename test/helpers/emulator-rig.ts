@@ -87,3 +87,20 @@ export async function startRig(options: { clock?: () => Date } = {}): Promise<Ri
     },
   };
 }
+
+/**
+ * Another emulator with the rig's trust anchor, profile and role, serving HTTPS with `tls` (a
+ * private CA's server certificate): the endpoint of the proxy and CA-bundle tests.
+ */
+export async function startTlsEmulator(rig: Rig, tls: { readonly certPem: string; readonly keyPem: string }): Promise<{ readonly url: string; readonly port: number; close(): Promise<void> }> {
+  const emulator = await startEmulator(
+    {
+      region: REGION,
+      accountId: ACCOUNT,
+      trustAnchors: [{ arn: rig.trustAnchorArn, certificates: [rig.root.certificatePem], enabled: true }],
+      profiles: [{ arn: rig.profileArn, roleArns: [rig.roleArn], durationSeconds: 3600, acceptRoleSessionName: false, enabled: true }],
+    },
+    { port: 0, host: '127.0.0.1', tls },
+  );
+  return { url: emulator.url, port: Number(new URL(emulator.url).port), close: () => emulator.close() };
+}

@@ -76,7 +76,15 @@ export function noTokenError(uri: Pkcs11Uri, loaded: LoadedModule, all: readonly
     return new SignerError('PKCS11_TOKEN_NOT_FOUND', `no token matches ${redactPkcs11Uri(uri)} in ${loaded.path} (no initialized token is present): ${NO_READER_HINT}`);
   }
   const present = `present: ${all.map((t) => formatPkcs11Uri(tokenUri(t))).join(', ')}`;
-  return new SignerError('PKCS11_TOKEN_NOT_FOUND', `no token matches ${redactPkcs11Uri(uri)} in ${loaded.path} (${present}): plug the token in, or fix token=/serial= in the URI`);
+  // A smart card that is not the one named is usually another card in the reader, or the right one unplugged.
+  const plug = isSmartCardModule(loaded.path) ? 'plug the card or YubiKey in (`pcsc_scan` shows what the readers see)' : 'plug the token in';
+  return new SignerError('PKCS11_TOKEN_NOT_FOUND', `no token matches ${redactPkcs11Uri(uri)} in ${loaded.path} (${present}): ${plug}, or fix token=/serial= in the URI`);
+}
+
+/** Modules that reach cards through PC/SC (pcscd): YubiKey's ykcs11, OpenSC, CoolKey, CACKey. */
+export function isSmartCardModule(modulePath: string): boolean {
+  const name = modulePath.slice(modulePath.lastIndexOf('/') + 1).toLowerCase();
+  return /ykcs11|opensc|coolkey|cackey/.test(name);
 }
 
 export interface CertificateOnToken {

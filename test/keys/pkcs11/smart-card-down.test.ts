@@ -34,4 +34,11 @@ t.test('with the smart-card stack down, list and credential-process say what to 
     t.equal(result.stdout, '', `${name}: nothing on stdout`);
     t.equal(result.stderr, line, `${name}: one line naming the likely causes and the check`);
   }
+
+  // doctor finds it by the same detection (keys/pkcs11/lookup.ts) and says it as its token line.
+  const doctor = await runCli(['doctor', '--offline', '--certificate', 'pkcs11:object=X.509%20Certificate%20for%20Digital%20Signature', '--pkcs11-lib', module], { env: isolatedEnv({ ROLES_ANYWHERE_PIN: '123456' }) });
+  t.equal(doctor.code, 1, 'doctor: exit 1');
+  t.equal(doctor.stderr, '', 'doctor: the finding is a check line, not an error');
+  t.match(doctor.stdout, `fail  token: the PKCS#11 module ${module} cannot reach any token (CKR_DEVICE_ERROR): for a smart card or YubiKey this usually means no reader is connected, pcscd is not running, or no card is inserted -> check with \`pcsc_scan\` (or \`systemctl status pcscd\`), plug the key in, and try again\n`);
+  t.match(doctor.stdout, 'warn  key: not opened: the token is not reachable (above) -> fix the token line first\n');
 });

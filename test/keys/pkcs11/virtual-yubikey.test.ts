@@ -11,6 +11,7 @@ import type { Pkcs11KeySpec } from '../../../src/keys/spec.js';
 import type { ApduRecord, VirtualPivCardOptions } from '../../helpers/virtual-piv-card.js';
 import { startVirtualReader, whyVirtualReaderUnavailable, type RemoteCard } from '../../helpers/vpcd-rig.js';
 import { runKeySourceConformance } from '../conformance.js';
+import { isolatedEnv, runCli } from '../../helpers/cli.js';
 import { failure, noTerminal, verifiesWithCertificate } from './support.js';
 
 /**
@@ -144,6 +145,41 @@ async function runVirtualYubiKeyTests(ykcs11Path: string): Promise<void> {
     t.equal(await main.pinTriesLeft(), 3, 'the other YubiKey is untouched');
   });
 
+  await t.test('doctor through ykcs11: the blocked card and a card that is not plugged in are named with the fix; no PIN is sent to either', async (t) => {
+    const env = isolatedEnv({ ROLES_ANYWHERE_PIN: PIN });
+    const verificationsBefore = pinVerifications(await spareCard.log());
+    const blocked = await runCli(['doctor', '--offline', '--certificate', `${token(spareCard.serial)};id=%01;type=cert`, '--pkcs11-lib', ykcs11Path], { env });
+    t.equal(blocked.code, 1);
+    t.match(blocked.stdout, `fail  token: token "YubiKey PIV #${spareCard.serial}" (serial ${spareCard.serial}) in ${ykcs11Path}: the user PIN is blocked -> unblock it with the PUK or SO PIN (YubiKey: ykman piv access unblock-pin)\n`);
+    t.equal(pinVerifications(await spareCard.log()), verificationsBefore, 'no PIN sent to the blocked card');
+
+    const absent = await runCli(['doctor', '--offline', '--certificate', 'pkcs11:serial=99999999;id=%01;type=cert', '--pkcs11-lib', ykcs11Path], { env });
+    t.equal(absent.code, 1);
+    t.match(absent.stdout, `fail  token: no token matches pkcs11:serial=99999999;type=cert;id=%01 in ${ykcs11Path} (present: ${tokenUri(main.serial)}, ${tokenUri(spareCard.serial)}) -> plug the card or YubiKey in (\`pcsc_scan\` shows what the readers see), or fix token=/serial= in the URI\n`);
+    t.match(absent.stdout, 'warn  key: not opened: the token is not reachable (above) -> fix the token line first\n');
+  });
+
+  await t.test('enroll through ykcs11 (issue 12): slot ids checked, used slots refused, and ykcs11\'s demand for the management key said plainly; nothing reaches the card', async (t) => {
+    const env = isolatedEnv({ ROLES_ANYWHERE_PIN: PIN });
+    const enroll = (id: string | undefined, keyType = 'ec-p256') => runCli(['enroll', '--private-key', `${token(main.serial)}${id === undefined ? '' : `;id=%${id}`}`, '--pkcs11-lib', ykcs11Path, '--key-type', keyType, '--subject', 'CN=piv-enroll'], { env });
+    const generateApdus = async (): Promise<number> => (await main.log()).filter((record) => record.ins === 0x47).length;
+
+    const noId = await enroll(undefined);
+    t.equal(noId.code, 2);
+    t.equal(noId.stderr, 'roles-anywhere-signer: ykcs11 names the PIV key slots by id: write id=%01 (slot 9a), %02 (9c), %03 (9d), %04 (9e), or %05 to %18 (retired slots 82 to 95) in the key URI; nothing was generated\n');
+    const rsa3072 = await enroll('04', 'rsa-3072');
+    t.equal(rsa3072.stderr, 'roles-anywhere-signer: a PIV slot holds EC P-256, EC P-384 or RSA 2048 keys, not RSA 3072: choose --key-type ec-p256, ec-p384 or rsa-2048; nothing was generated\n');
+    // Slot 9a holds a key and certificate: ykcs11 shows 4 objects with id 01 (key pair, certificate, data object).
+    const used = await enroll('01');
+    t.equal(used.stderr, `roles-anywhere-signer: token "YubiKey PIV #${main.serial}" already holds 4 object(s) with id %01: choose another id= in the URI, or leave it out to have one chosen; nothing was generated\n`);
+    // Slot 9e is empty: ykcs11 takes the template, then wants the management key (CKU_SO) before it sends GENERATE.
+    const empty = await enroll('04');
+    t.equal(empty.code, 1);
+    t.equal(empty.stdout, '');
+    t.equal(empty.stderr, 'roles-anywhere-signer: ykcs11 generates a PIV key only in a session logged in with the card\'s management key (CKU_SO), and enroll logs in with the PIN: nothing was generated; generate the key and its request with ykman instead (`ykman piv keys generate`, `ykman piv certificates request`, see docs/yubikey.md#enrolling-a-key-on-a-yubikey)\n');
+    t.equal(await generateApdus(), 0, 'no GENERATE ASYMMETRIC KEY PAIR (INS 47) reached the card');
+  });
+
   const openscPath = opensc;
   if (openscPath === undefined) {
     await t.test('OpenSC reads the same card', { skip: 'OpenSC\'s opensc-pkcs11.so is not installed (apt-get install opensc)' }, async () => {});
@@ -168,6 +204,17 @@ async function runVirtualYubiKeyTests(ykcs11Path: string): Promise<void> {
       const signs = exchanges.slice(before).map((record, index) => ({ record, index: before + index })).filter(({ record }) => record.ins === 0x87 && record.status === 0x9000);
       t.equal(signs.length, 2);
       t.ok(signs.every(({ index }) => exchanges[index - 1]?.ins === 0x20 && exchanges[index - 1]?.dataLength === 8), 'a VERIFY with the PIN right before each');
+    });
+
+    await t.test('enroll through OpenSC: a used slot is refused, an empty one is read-only to OpenSC, said plainly; nothing reaches the card', async (t) => {
+      const env = isolatedEnv({ ROLES_ANYWHERE_PIN: PIN });
+      const enroll = (id: string) => runCli(['enroll', '--private-key', `pkcs11:manufacturer=piv_II;token=slot-9a;id=%${id}`, '--pkcs11-lib', openscPath, '--subject', 'CN=piv-enroll'], { env });
+      const used = await enroll('01');
+      t.equal(used.stderr, 'roles-anywhere-signer: token "slot-9a" already holds 3 object(s) with id %01: choose another id= in the URI, or leave it out to have one chosen; nothing was generated\n');
+      const empty = await enroll('04');
+      t.equal(empty.code, 1);
+      t.equal(empty.stderr, `roles-anywhere-signer: ${openscPath} does not generate keys on token "slot-9a" (CKR_FUNCTION_NOT_SUPPORTED; OpenSC, for one, shows PIV cards read-only): nothing was generated; generate the key with the card's own tool (YubiKey: \`ykman piv keys generate\`, see docs/yubikey.md#enrolling-a-key-on-a-yubikey)\n`);
+      t.equal((await main.log()).filter((record) => record.ins === 0x47).length, 0, 'no GENERATE ASYMMETRIC KEY PAIR (INS 47) reached the card');
     });
   }
 }

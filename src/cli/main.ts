@@ -46,8 +46,19 @@ function report(error: unknown, debug: boolean): number {
   return 1;
 }
 
-// No top-level await: the standalone executable runs this file bundled as CommonJS
-// (scripts/sea/build.ts). main() never rejects; the process stays up until its work is done.
-void main(process.argv).then((code) => {
+/**
+ * Every command's work is over when main() resolves (serve and update resolve only after their
+ * shutdown signal), so the process ends there instead of letting Node tear down a heap nobody
+ * needs any more: a few ms of every credential_process call. Both streams are flushed first
+ * (a write's callback runs after the writes queued before it), so no line is cut off.
+ */
+function exitWhenFlushed(code: number): void {
   process.exitCode = code;
-});
+  process.stdout.write('', () => {
+    process.stderr.write('', () => process.exit(code));
+  });
+}
+
+// No top-level await: the standalone executable runs this file bundled as CommonJS
+// (scripts/sea/build.ts). main() never rejects.
+void main(process.argv).then(exitWhenFlushed);

@@ -37,6 +37,15 @@ const LEAF_RULES: ReadonlyArray<readonly [string, readonly RuleViolationCode[], 
   ['certificate subject', ['SUBJECT_EMPTY'], ''],
 ];
 
+/** A check that could not pass: a SignerError's message says what to do after its last colon. */
+export function failedCheck(check: string, error: unknown): CheckResult {
+  if (!(error instanceof SignerError)) throw error;
+  const split = error.message.lastIndexOf(': ');
+  return split === -1
+    ? { check, status: 'fail', detail: error.message }
+    : { check, status: 'fail', detail: error.message.slice(0, split), fix: error.message.slice(split + 2) };
+}
+
 /** The leaf: one line per service rule, then its validity window and days left. */
 export function checkLeaf(leafDer: Uint8Array, now: Date): CheckResult[] {
   const violations = checkLeafCertificate(leafDer, now);

@@ -5,7 +5,7 @@ import { openKeySource, resolveKeyOptions, type KeyOptions, type KeySpec, type P
 import { publicKeyMatchesCertificate } from '../keys/match.js';
 import { parseArn } from '../rolesanywhere/arn.js';
 import { resolveEndpoint } from '../rolesanywhere/endpoint.js';
-import { checkChain, checkLeaf, checkRequest, checkSessionFlags, type CheckResult, type RequestFlags } from './checks.js';
+import { checkChain, checkLeaf, checkRequest, checkSessionFlags, failedCheck, type CheckResult, type RequestFlags } from './checks.js';
 import type { HttpSend } from '../rolesanywhere/http-wire.js';
 import { checkEndpoint } from './network.js';
 
@@ -45,7 +45,7 @@ export async function runDoctor(options: DoctorOptions, now: Date): Promise<Chec
     keyOptions = resolveKeyOptions(options);
     if (keyOptions.certificateFile !== undefined) leafFromFile = loadLeafCertificate(keyOptions.certificateFile);
   } catch (error) {
-    results.push(failure('certificate', error));
+    results.push(failedCheck('certificate', error));
   }
   const intermediates = attempt(results, 'intermediates', () => (options.intermediates === undefined ? [] : loadIntermediates(options.intermediates))) ?? [];
   const anchors = options.trustAnchorCertificate === undefined
@@ -87,18 +87,9 @@ function attempt<T>(results: CheckResult[], check: string, read: () => T): T | u
   try {
     return read();
   } catch (error) {
-    results.push(failure(check, error));
+    results.push(failedCheck(check, error));
     return undefined;
   }
-}
-
-/** A SignerError's message already says what to do after its last colon. */
-function failure(check: string, error: unknown): CheckResult {
-  if (!(error instanceof SignerError)) throw error;
-  const split = error.message.lastIndexOf(': ');
-  return split === -1
-    ? { check, status: 'fail', detail: error.message }
-    : { check, status: 'fail', detail: error.message.slice(0, split), fix: error.message.slice(split + 2) };
 }
 
 /** The endpoint the request would go to, as credential-process resolves it; needs both ARNs. */
@@ -145,7 +136,7 @@ async function tokenCheck(spec: Pkcs11KeySpec): Promise<{ result: CheckResult; m
     const uri = parsePkcs11Uri((spec.keyUri ?? spec.certificateUri) as string);
     state = readTokenState({ uri, ...(spec.modulePath !== undefined ? { modulePath: spec.modulePath } : {}) });
   } catch (error) {
-    return { result: failure('token', error), mayLogIn: false, reachable: false };
+    return { result: failedCheck('token', error), mayLogIn: false, reachable: false };
   }
   const name = `token "${state.label}" (serial ${state.serial}) in ${state.modulePath}`;
   if ((state.flags & pkcs11js.CKF_USER_PIN_LOCKED) !== 0) {
@@ -177,6 +168,6 @@ async function checkKey(spec: KeySpec, leafFromFile: Uint8Array | undefined, deb
       await source.close();
     }
   } catch (error) {
-    return { results: [failure('key', error)], chain: [] };
+    return { results: [failedCheck('key', error)], chain: [] };
   }
 }

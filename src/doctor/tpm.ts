@@ -10,7 +10,7 @@ import { parseTss2KeyFile } from '../keys/tpm/keyfile.js';
 import { describeTarget, resolveTpmTarget, type PathKind, type TpmTarget } from '../keys/tpm/tcti.js';
 import { ECC_P256_STORAGE_PRIMARY, RSA_2048_STORAGE_PRIMARY } from '../keys/tpm/templates.js';
 import { openTransport, type TpmTransport } from '../keys/tpm/transport.js';
-import type { CheckResult } from './checks.js';
+import { failedCheck, type CheckResult } from './checks.js';
 
 /**
  * doctor's TPM lines: the TPM answers over the TCTI the key would use, the key loads under its
@@ -81,7 +81,7 @@ export async function checkTpm(spec: TpmKeySpec, io: Partial<TpmDoctorIO> = {}):
     where = describeTarget(target);
     transport = await effective.openTransport(target);
   } catch (error) {
-    return [failed('tpm', error)];
+    return [failedCheck('tpm', error)];
   }
   try {
     const client = new TpmClient(transport);
@@ -89,7 +89,7 @@ export async function checkTpm(spec: TpmKeySpec, io: Partial<TpmDoctorIO> = {}):
     try {
       state = await readLockoutState(client);
     } catch (error) {
-      return [failed('tpm', error)];
+      return [failedCheck('tpm', error)];
     }
     return [
       { check: 'tpm', status: 'ok', detail: `the TPM at ${where} answers (TPM2_GetCapability)` },
@@ -150,15 +150,7 @@ async function checkKeyLoads(client: TpmClient, spec: TpmKeySpec, where: string,
     const parent = fromHierarchy ? `the ${hierarchyName(file.parent)} hierarchy's storage key` : hex8(file.parent);
     return { check: 'tpm key', status: 'ok', detail: `${path} loads under ${parent} (TPM2_Load; no password used)` };
   } catch (error) {
-    return failed('tpm key', error);
+    return failedCheck('tpm key', error);
   }
 }
 
-/** A SignerError's message says what to do after its last colon. */
-function failed(check: string, error: unknown): CheckResult {
-  if (!(error instanceof SignerError)) throw error;
-  const split = error.message.lastIndexOf(': ');
-  return split === -1
-    ? { check, status: 'fail', detail: error.message }
-    : { check, status: 'fail', detail: error.message.slice(0, split), fix: error.message.slice(split + 2) };
-}

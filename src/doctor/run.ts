@@ -57,11 +57,15 @@ export async function runDoctor(options: DoctorOptions, now: Date): Promise<Chec
   if (keyOptions !== undefined) {
     const token = keyOptions.spec.kind === 'pkcs11' ? await tokenCheck(keyOptions.spec) : undefined;
     if (token !== undefined) results.push(token.result);
-    if (keyOptions.spec.kind === 'tpm') results.push(...(await (await import('./tpm.js')).checkTpm(keyOptions.spec)));
+    const tpmLines = keyOptions.spec.kind === 'tpm' ? await (await import('./tpm.js')).checkTpm(keyOptions.spec) : [];
+    results.push(...tpmLines);
     if (token !== undefined && !token.mayLogIn) {
       results.push(token.reachable
         ? { check: 'key', status: 'warn', detail: 'not opened: logging in now could block the PIN', fix: token.result.fix ?? 'see the token line' }
         : { check: 'key', status: 'warn', detail: 'not opened: the token is not reachable (above)', fix: 'fix the token line first' });
+    } else if (tpmLines.some((line) => line.check === 'tpm' && line.status === 'fail')) {
+      // The same cause would fail the key line again: one failed line per cause.
+      results.push({ check: 'key', status: 'warn', detail: 'not opened: the TPM does not answer (above)', fix: 'fix the tpm line first' });
     } else {
       if (token !== undefined) options.notice?.('doctor: opening the key logs in to the token (one PIN entry; no signature is made)');
       // Comparing public keys needs no TPM key password: none is read, so none is asked for.

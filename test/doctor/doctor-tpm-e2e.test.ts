@@ -115,4 +115,6 @@ t.test('a TPM that does not answer: a failed tpm line with the fix', async (t) =
   t.equal(result.code, 1);
   t.match(result.stdout, `\nfail  tpm: nothing accepts connections at swtpm 127.0.0.1:${port} (from the TCTI setting) (ECONNREFUSED) -> start the TPM simulator or fix the TCTI\n`);
   t.notMatch(result.stdout, /tpm lockout/, 'no lockout line without a TPM');
+  t.match(result.stdout, '\nwarn  key: not opened: the TPM does not answer (above) -> fix the tpm line first\n', 'the key is not tried against a TPM that is not there');
+  t.same(result.stdout.split('\n').filter((line) => line.includes('ECONNREFUSED')).length, 1, 'one failed line for one cause');
 });

@@ -4,6 +4,7 @@
  * about the cache (missing, damaged, unwritable, turned off) changes what the CLI prints.
  */
 import t from 'tap';
+import { createPrivateKey } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -84,6 +85,36 @@ t.test('callers with different Node options keep a cache each instead of overwri
   await runCli(['version'], { env: flagged });
   const after = await Promise.all(names.map((name) => stat(join(dir, name))));
   t.same(after.map((entry) => entry.ino), before.map((entry) => entry.ino), 'alternating callers rewrite neither');
+});
+
+t.test('the cache holds compiled code only: no password, key or credentials of the run that wrote it', async (t) => {
+  const home = await freshCacheHome();
+  const password = 'pw-S3CRET-launch-cache-7731';
+  const id = await rig.issueFileIdentity('launch-secrets');
+  const key = createPrivateKey(await readFile(id.keyPath));
+  const encryptedKey = join(scratch, 'encrypted.key.pem');
+  await writeFile(encryptedKey, key.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: password }));
+  const run = await runCli(['credential-process', '--certificate', id.certificatePath, '--private-key', encryptedKey, '--intermediates', id.chainPath, ...rig.sessionFlags], {
+    env: isolatedEnv({ XDG_CACHE_HOME: home, ROLES_ANYWHERE_PKCS8_PASSWORD: password }),
+  });
+  t.equal(run.code, 0, run.stderr);
+  const output = JSON.parse(run.stdout) as { SecretAccessKey: string; SessionToken: string };
+  const file = await cacheFile(home);
+  if (file === undefined) throw new Error('no cache file');
+  const cache = await readFile(file);
+  t.ok(decodeCodeCache(cache).stored.size > 10, 'the run wrote its chunks');
+  t.not(cache.indexOf(Buffer.from('AWS4-X509-ECDSA-SHA256', 'utf8')), -1, 'a string constant of the code is found: the search below would see a secret stored the same way');
+  const privateScalar = (key.export({ format: 'jwk' }) as { d: string }).d;
+  for (const [what, secret] of [
+    ['the key password', password],
+    ['the secret access key', output.SecretAccessKey],
+    ['the session token', output.SessionToken.slice(0, 40)],
+    ['the private key (JWK d)', privateScalar],
+  ] as const) {
+    t.equal(cache.indexOf(Buffer.from(secret, 'utf8')), -1, `${what} is not in the cache (UTF-8)`);
+    t.equal(cache.indexOf(Buffer.from(secret, 'utf16le')), -1, `${what} is not in the cache (UTF-16)`);
+  }
+  t.equal(cache.indexOf(Buffer.from(privateScalar, 'base64url')), -1, 'nor the private scalar as bytes');
 });
 
 t.test('a damaged cache is replaced, and the run does not notice', async (t) => {

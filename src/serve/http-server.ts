@@ -118,8 +118,9 @@ function answer(request: IncomingMessage, response: ServerResponse, options: Htt
 
 function send(request: IncomingMessage, response: ServerResponse, options: HttpServerOptions, result: ServeResponse): void {
   try {
-    response.writeHead(result.status, { ...result.headers, 'content-length': Buffer.byteLength(result.body) });
-    response.end(result.body);
+    const { headers, body } = result;
+    response.writeHead(result.status, headers['content-length'] !== undefined ? headers : { ...headers, 'content-length': String(Buffer.byteLength(body)) });
+    response.end(body);
   } catch (error) {
     fail(request, response, options, error);
     return;

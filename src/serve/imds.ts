@@ -2,7 +2,7 @@ import { formatExpiration } from '../credentials/types.js';
 import type { CredentialsSnapshot } from '../credentials/refresher.js';
 import { describeUnavailable } from './unavailable.js';
 import type { TokenStore } from './token-store.js';
-import { hasHeader, headerValue, json, JSON_HEADERS, jsonBody, pathOf, renderedOncePerCredentials, text, type ServeHandler, type ServeRequest, type ServeResponse } from './types.js';
+import { hasHeader, headerValue, json, jsonBody, pathOf, renderedOncePerCredentials, text, type ServeHandler, type ServeRequest, type ServeResponse } from './types.js';
 
 /**
  * An IMDSv2 endpoint as the AWS SDKs use it (ARCHITECTURE.md, "Protocol facts"): a session token from
@@ -27,11 +27,30 @@ const MAX_TOKEN_TTL_SECONDS = 21_600;
 
 const CREDENTIALS_TREES = ['/latest/meta-data/iam/security-credentials', '/latest/meta-data/iam/security-credentials-extended'] as const;
 
+/** What a path names; the table of paths is built once, so a request costs one lookup. */
+type Route = { readonly kind: 'token' } | { readonly kind: 'role-list' } | { readonly kind: 'credentials'; readonly extended: boolean };
+
+function routesFor(roleName: string): ReadonlyMap<string, Route> {
+  const routes = new Map<string, Route>();
+  const both = (path: string, route: Route): void => {
+    routes.set(path, route);
+    routes.set(`${path}/`, route);
+  };
+  both(TOKEN_PATH, { kind: 'token' });
+  for (const tree of CREDENTIALS_TREES) {
+    both(tree, { kind: 'role-list' });
+    both(`${tree}/${roleName}`, { kind: 'credentials', extended: tree.endsWith('-extended') });
+  }
+  return routes;
+}
+
 export function createImdsHandler(options: ImdsOptions): ServeHandler {
   const bodies = renderedOncePerCredentials((snapshot) => ({ classic: credentialsBody(snapshot, undefined), extended: credentialsBody(snapshot, options.accountId) }));
+  const routes = routesFor(options.roleName);
   return (request) => {
     const path = pathOf(request);
-    if (path === TOKEN_PATH || path === `${TOKEN_PATH}/`) return issueToken(request, options.tokens);
+    const route = routes.get(path);
+    if (route?.kind === 'token') return issueToken(request, options.tokens);
     if (!path.startsWith('/latest/meta-data/')) return text(404, 'Not Found');
     if (request.method !== 'GET') return text(405, 'Method Not Allowed', { allow: 'GET' });
 
@@ -39,15 +58,11 @@ export function createImdsHandler(options: ImdsOptions): ServeHandler {
     if (token === undefined || token === '') return text(401, 'Unauthorized: request a token with PUT /latest/api/token and send it in X-aws-ec2-metadata-token');
     const ttlLeft = options.tokens.check(token);
     if (ttlLeft === undefined) return text(401, 'Unauthorized: the session token is unknown or expired');
-    const ttlHeader = { [TOKEN_TTL_HEADER]: String(ttlLeft) };
+    const ttl = String(ttlLeft);
 
-    for (const tree of CREDENTIALS_TREES) {
-      if (path === tree || path === `${tree}/`) return text(200, options.roleName, ttlHeader);
-      if (path === `${tree}/${options.roleName}` || path === `${tree}/${options.roleName}/`) {
-        return credentialsResponse(options, bodies, tree.endsWith('-extended'), ttlHeader);
-      }
-    }
-    return text(404, 'Not Found', ttlHeader);
+    if (route?.kind === 'role-list') return text(200, options.roleName, { [TOKEN_TTL_HEADER]: ttl });
+    if (route?.kind === 'credentials') return credentialsResponse(options, bodies, route.extended, ttl);
+    return text(404, 'Not Found', { [TOKEN_TTL_HEADER]: ttl });
   };
 }
 
@@ -66,24 +81,31 @@ function issueToken(request: ServeRequest, tokens: TokenStore): ServeResponse {
   return text(200, tokens.issue(seconds), { [TOKEN_TTL_HEADER]: String(seconds) });
 }
 
-function credentialsResponse(options: ImdsOptions, bodies: (snapshot: CredentialsSnapshot) => ImdsBodies, extended: boolean, headers: Record<string, string>): ServeResponse | Promise<ServeResponse> {
+function credentialsResponse(options: ImdsOptions, bodies: (snapshot: CredentialsSnapshot) => ImdsBodies, extended: boolean, ttl: string): ServeResponse | Promise<ServeResponse> {
   const answer = (snapshot: CredentialsSnapshot): ServeResponse => {
     const rendered = bodies(snapshot);
-    return { status: 200, headers: { ...JSON_HEADERS, ...headers }, body: extended ? rendered.extended : rendered.classic };
+    const body = extended ? rendered.extended : rendered.classic;
+    // One literal per answer (the TTL changes every second): no spreading, the length known.
+    return {
+      status: 200,
+      headers: { 'content-type': 'application/json', 'cache-control': 'no-store', [TOKEN_TTL_HEADER]: ttl, 'content-length': String(body.byteLength) },
+      body,
+    };
   };
   const current = options.current?.();
   if (current !== undefined) return answer(current);
-  return options.credentials().then(answer, (error: unknown) => json(500, { Code: 'CredentialsUnavailable', Message: describeUnavailable(error) }, headers));
+  return options.credentials().then(answer, (error: unknown) => json(500, { Code: 'CredentialsUnavailable', Message: describeUnavailable(error) }, { [TOKEN_TTL_HEADER]: ttl }));
 }
 
+/** Encoded once per set of credentials, not on every answer. */
 interface ImdsBodies {
-  readonly classic: string;
-  readonly extended: string;
+  readonly classic: Buffer;
+  readonly extended: Buffer;
 }
 
-function credentialsBody(snapshot: CredentialsSnapshot, accountId: string | undefined): string {
+function credentialsBody(snapshot: CredentialsSnapshot, accountId: string | undefined): Buffer {
   const { credentials, obtainedAt } = snapshot;
-  return jsonBody({
+  return Buffer.from(jsonBody({
     Code: 'Success',
     LastUpdated: formatExpiration(obtainedAt),
     Type: 'AWS-HMAC',
@@ -92,5 +114,5 @@ function credentialsBody(snapshot: CredentialsSnapshot, accountId: string | unde
     Token: credentials.sessionToken,
     Expiration: formatExpiration(credentials.expiration),
     ...(accountId !== undefined ? { AccountId: accountId } : {}),
-  });
+  }));
 }

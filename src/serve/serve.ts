@@ -89,7 +89,7 @@ export async function startCredentialService(options: ServeOptions, deps: ServeD
   const current = () => refresher.getNow();
 
   const handler: ServeHandler = token === undefined
-    ? createImdsHandler({ tokens: createTokenStore({ clock }), credentials, current, roleName, accountId: role.accountId })
+    ? createImdsHandler({ tokens: createTokenStore({ now: deps.clock === undefined ? Date.now : () => clock().getTime() }), credentials, current, roleName, accountId: role.accountId })
     : createContainerHandler({ path: CONTAINER_PATH, authorize: createAuthorizationCheck(token.digest), credentials, current, roleArn: role.arn, accountId: role.accountId });
 
   const server: RunningHttpServer = await startHttpServer({

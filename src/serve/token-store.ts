@@ -23,7 +23,8 @@ export interface TokenStore {
 }
 
 export interface TokenStoreOptions {
-  readonly clock: () => Date;
+  /** Milliseconds since the epoch (Date.now, or a test's clock): no Date object per request. */
+  readonly now: () => number;
   readonly randomBytes?: (size: number) => Buffer;
 }
 
@@ -40,7 +41,7 @@ export function createTokenStore(options: TokenStoreOptions): TokenStore {
   const random = options.randomBytes ?? nodeRandomBytes;
   const key = createSecretKey(random(KEY_BYTES));
   const mac = (signed: Uint8Array): Buffer => createHmac('sha256', key).update(signed).digest();
-  const now = () => options.clock().getTime();
+  const now = options.now;
   let serial = random(NONCE_BYTES).readBigUInt64BE(0);
   const remembered = new Map<string, Buffer>();
   const remember = (id: string, tag: Buffer): void => {
@@ -58,7 +59,7 @@ export function createTokenStore(options: TokenStoreOptions): TokenStore {
       const tag = mac(signed);
       tag.copy(token, EXPIRY_BYTES + NONCE_BYTES);
       // An SDK uses a token right after asking for it: its check then needs no HMAC.
-      remember(signed.toString('hex'), tag);
+      remember(signed.toString('latin1'), tag);
       return token.toString('base64url');
     },
 
@@ -67,7 +68,7 @@ export function createTokenStore(options: TokenStoreOptions): TokenStore {
       const raw = Buffer.from(token, 'base64url');
       if (raw.length !== TOKEN_BYTES) return undefined;
       const signed = raw.subarray(0, EXPIRY_BYTES + NONCE_BYTES);
-      const id = signed.toString('hex');
+      const id = signed.toString('latin1');
       const known = remembered.get(id);
       if (!timingSafeEqual(known ?? mac(signed), raw.subarray(EXPIRY_BYTES + NONCE_BYTES))) return undefined;
       if (known === undefined) remember(id, Buffer.from(raw.subarray(EXPIRY_BYTES + NONCE_BYTES)));

@@ -11,8 +11,10 @@ export interface ServeRequest {
 
 export interface ServeResponse {
   readonly status: number;
+  /** With content-length where the producer knows it (the server adds it otherwise). */
   readonly headers: Readonly<Record<string, string>>;
-  readonly body: string;
+  /** Text, or bytes encoded once (credentials bodies). */
+  readonly body: string | Buffer;
 }
 
 /**

@@ -117,7 +117,7 @@ function leaksSecret(status: number, body: string): string | undefined {
 
 export function fuzzTargets(seeds: FuzzSeeds): ReadonlyArray<FuzzTarget<never>> {
   const clock = () => new Date('2030-01-01T00:10:00Z');
-  const tokens = createTokenStore({ clock });
+  const tokens = createTokenStore({ now: () => clock().getTime() });
   const imds = createImdsHandler({ tokens, credentials: async () => SERVED, roleName: 'app-role', accountId: '123456789012' });
   const container = createContainerHandler({ path: '/v1/credentials', authorize: createAuthorizationCheck(fixedTokenDigest(Buffer.from(CONTAINER_TOKEN))), credentials: async () => SERVED, roleArn: 'arn:aws:iam::123456789012:role/app-role', accountId: '123456789012' });
   const password = async () => Buffer.from('fuzz-password');
@@ -163,7 +163,7 @@ export function fuzzTargets(seeds: FuzzSeeds): ReadonlyArray<FuzzTarget<never>> 
       run: async (request: ServeRequest) => {
         const response = await imds(request);
         if (!Number.isInteger(response.status) || response.status < 200 || response.status > 599) return `status ${response.status}`;
-        return leaksSecret(response.status, response.body);
+        return leaksSecret(response.status, String(response.body));
       },
     },
     {
@@ -173,7 +173,7 @@ export function fuzzTargets(seeds: FuzzSeeds): ReadonlyArray<FuzzTarget<never>> 
         const response = await container(request);
         if (!Number.isInteger(response.status) || response.status < 200 || response.status > 599) return `status ${response.status}`;
         if (response.status === 200 && request.headers['authorization'] !== CONTAINER_TOKEN) return 'served without the token';
-        return leaksSecret(response.status, response.body);
+        return leaksSecret(response.status, String(response.body));
       },
     },
   ];

@@ -4,6 +4,7 @@ import { createAuthorizationCheck, fixedTokenDigest } from '../../src/serve/auth
 import type { CredentialsSnapshot } from '../../src/credentials/refresher.js';
 import type { ServeRequest } from '../../src/serve/types.js';
 import { SignerError } from '../../src/errors.js';
+import { asText } from './answer-text.js';
 
 const snapshot: CredentialsSnapshot = {
   credentials: { accessKeyId: 'ASIAEXAMPLE000000001', secretAccessKey: 'sk', sessionToken: 'st', expiration: new Date('2030-01-01T01:00:00.750Z') },
@@ -18,7 +19,7 @@ function setup(credentials: () => Promise<CredentialsSnapshot> = async () => sna
     roleArn: 'arn:aws:iam::123456789012:role/app-role',
     accountId: '123456789012',
   });
-  return (method: string, url: string, headers: ServeRequest['headers'] = {}) => handler({ method, url, headers });
+  return (method: string, url: string, headers: ServeRequest['headers'] = {}) => asText(handler({ method, url, headers }));
 }
 
 t.test('the right token gets the credentials document the SDKs read', async (t) => {

@@ -4,6 +4,7 @@ import { createTokenStore } from '../../src/serve/token-store.js';
 import type { CredentialsSnapshot } from '../../src/credentials/refresher.js';
 import type { ServeRequest } from '../../src/serve/types.js';
 import { SignerError } from '../../src/errors.js';
+import { asText } from './answer-text.js';
 
 const NOW = Date.parse('2030-01-01T00:00:00.250Z');
 const snapshot: CredentialsSnapshot = {
@@ -13,9 +14,9 @@ const snapshot: CredentialsSnapshot = {
 
 function setup(credentials: () => Promise<CredentialsSnapshot> = async () => snapshot) {
   let now = NOW;
-  const tokens = createTokenStore({ clock: () => new Date(now) });
+  const tokens = createTokenStore({ now: () => now });
   const handler = createImdsHandler({ tokens, credentials, roleName: 'app-role', accountId: '123456789012' });
-  const call = (method: string, url: string, headers: ServeRequest['headers'] = {}) => handler({ method, url, headers });
+  const call = (method: string, url: string, headers: ServeRequest['headers'] = {}) => asText(handler({ method, url, headers }));
   const token = async (ttl = '21600') => (await call('PUT', '/latest/api/token', { 'x-aws-ec2-metadata-token-ttl-seconds': ttl })).body;
   return { call, token, advance: (ms: number) => (now += ms) };
 }

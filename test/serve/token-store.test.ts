@@ -5,7 +5,7 @@ const T0 = Date.parse('2030-01-01T00:00:00Z');
 
 function store() {
   let now = T0;
-  const tokens = createTokenStore({ clock: () => new Date(now) });
+  const tokens = createTokenStore({ now: () => now });
   return { tokens, advance: (ms: number) => (now += ms) };
 }
 

@@ -1,5 +1,6 @@
 import { SignerError } from '../errors.js';
-import { debugFor, writeStdout } from './io.js';
+import { debugFor } from './io.js';
+import { printEnrollOutcome } from './enroll-output.js';
 
 /** The flags `enroll --tpm` reads (declared in enroll.ts with the PKCS#11 ones). */
 export interface TpmEnrollFlags {
@@ -50,7 +51,7 @@ export async function runTpmEnroll(flags: TpmEnrollFlags): Promise<void> {
   const { parseEnrollKeyType } = await import('../enroll/key-types.js');
   const keyType = parseEnrollKeyType(flags.keyType);
   const report = await import('../enroll/report-tpm.js');
-  const { assertOutputIsNew } = await import('../enroll/report.js');
+  const { assertOutputIsNew, writeNewRequestFile } = await import('../enroll/report.js');
   // Refuse an existing --out before the TPM is touched, so a rerun never strands a key.
   if (flags.out !== undefined) assertOutputIsNew(flags.out);
   const { enrollTpmKey } = await import('../enroll/enroll-tpm.js');
@@ -64,18 +65,9 @@ export async function runTpmEnroll(flags: TpmEnrollFlags): Promise<void> {
     noPassword: flags.tpmKeyPassword === false,
     ...(flags.tpmTcti !== undefined && flags.tpmTcti !== '' ? { tcti: flags.tpmTcti } : {}),
     debug: debugFor(flags),
-    ...(flags.out !== undefined ? { deliver: (pem: string) => report.writeNewRequestFile(flags.out as string, pem) } : {}),
+    ...(flags.out !== undefined ? { deliver: (pem: string) => writeNewRequestFile(flags.out as string, pem, 'the new TPM key was removed again') } : {}),
   });
-  const summary = report.tpmEnrollReport(result, flags.out);
-  if (flags.json === true) {
-    await writeStdout(`${JSON.stringify(summary, null, 2)}\n`);
-  } else if (flags.out === undefined) {
-    // stdout carries only the request, so it can be piped to a CA; the rest goes to stderr.
-    await writeStdout(result.csrPem);
-    process.stderr.write(report.formatTpmEnrollReport(summary));
-  } else {
-    await writeStdout(report.formatTpmEnrollReport(summary));
-  }
+  await printEnrollOutcome({ json: flags.json === true, out: flags.out, csrPem: result.csrPem, summary: report.tpmEnrollReport(result, flags.out), format: report.formatTpmEnrollReport });
 }
 
 /** `0x81000010` or `handle:0x81000010`, 8 hex digits, as credential-process writes handles. */

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { SignerError } from '../errors.js';
 import { debugFor, writeStdout } from './io.js';
+import { printEnrollOutcome } from './enroll-output.js';
 import { TPM_ONLY_ENROLL_FLAGS, type TpmEnrollFlags } from './enroll-tpm.js';
 import { refuseConflictingPasswordFlags } from './options.js';
 import { Option } from './commander.js';
@@ -89,17 +90,8 @@ export function registerEnrollCommand(program: Command): void {
         subject: flags.subject,
         ...(flags.pkcs11Lib !== undefined ? { modulePath: flags.pkcs11Lib } : {}),
         debug,
-        ...(flags.out !== undefined ? { deliver: (pem: string) => enroll.writeNewFile(flags.out as string, pem) } : {}),
+        ...(flags.out !== undefined ? { deliver: (pem: string) => enroll.writeNewRequestFile(flags.out as string, pem, 'the new key was removed from the token again') } : {}),
       });
-      const report = enroll.enrollReport(result, flags.out);
-      if (flags.json === true) {
-        await writeStdout(`${JSON.stringify(report, null, 2)}\n`);
-      } else if (flags.out === undefined) {
-        // stdout carries only the request, so it can be piped to a CA; the rest goes to stderr.
-        await writeStdout(result.csrPem);
-        process.stderr.write(enroll.formatEnrollReport(report));
-      } else {
-        await writeStdout(enroll.formatEnrollReport(report));
-      }
+      await printEnrollOutcome({ json: flags.json === true, out: flags.out, csrPem: result.csrPem, summary: enroll.enrollReport(result, flags.out), format: enroll.formatEnrollReport });
     });
 }

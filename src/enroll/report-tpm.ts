@@ -1,9 +1,8 @@
-import { rmSync, writeFileSync } from 'node:fs';
-import { SignerError } from '../errors.js';
 import { TPM_KEY_PASSWORD_ENV_VAR } from '../keys/spec.js';
 import { handleText, hex8 } from '../keys/tpm/errors.js';
 import type { TpmEnrollResult, TpmKeyAttributes } from './enroll-tpm.js';
 import { describeEnrollKeyType, type EnrollKeyType } from './key-types.js';
+import { shellQuote } from './report.js';
 
 /** What `enroll --tpm` tells the user (and scripts, as JSON): the key to name and what to do next. */
 export interface TpmEnrollReport {
@@ -58,18 +57,4 @@ export function formatTpmEnrollReport(report: TpmEnrollReport): string {
     ...report.nextSteps.map((step, index) => `  ${index + 1}. ${step}`),
     '',
   ].join('\n');
-}
-
-function shellQuote(text: string): string {
-  return /^[A-Za-z0-9_./:=%,-]+$/.test(text) ? text : `'${text.replaceAll("'", "'\\''")}'`;
-}
-
-/** Writes the request whole or not at all; a failure here removes the new key (enrollTpmKey). */
-export function writeNewRequestFile(path: string, text: string): void {
-  try {
-    writeFileSync(path, text, { flag: 'wx', mode: 0o644 });
-  } catch (cause) {
-    if ((cause as NodeJS.ErrnoException).code !== 'EEXIST') rmSync(path, { force: true });
-    throw new SignerError('USAGE', `cannot write the certificate request to ${path} (${(cause as NodeJS.ErrnoException).code ?? 'error'}): the new TPM key was removed again; choose a writable --out and run enroll again`, { cause });
-  }
 }

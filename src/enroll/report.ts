@@ -1,4 +1,4 @@
-import { existsSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { SignerError } from '../errors.js';
 import { describeEnrollKeyType, type EnrollKeyType } from './key-types.js';
 import type { Pkcs11EnrollResult } from './enroll-pkcs11.js';
@@ -65,20 +65,21 @@ export function assertOutputIsNew(path: string): void {
   }
 }
 
-/** Writes a new file whole, or leaves none: a half-written request would confuse a CA. */
-export function writeNewFile(path: string, text: string): void {
+/**
+ * Writes the certificate request whole, or leaves no file: a half-written request would confuse
+ * a CA. `undone` says what the caller rolls back when this throws (the new key is removed).
+ * A file that appeared meanwhile (EEXIST) is someone else's and is left alone.
+ */
+export function writeNewRequestFile(path: string, text: string, undone: string): void {
   try {
     writeFileSync(path, text, { flag: 'wx', mode: 0o644 });
   } catch (cause) {
-    try {
-      unlinkSync(path);
-    } catch {
-      // nothing was created
-    }
-    throw new SignerError('USAGE', `cannot write the certificate request to ${path} (${(cause as NodeJS.ErrnoException).code ?? 'error'}): the new key was removed from the token again; choose a writable --out and run enroll again`, { cause });
+    if ((cause as NodeJS.ErrnoException).code !== 'EEXIST') rmSync(path, { force: true });
+    throw new SignerError('USAGE', `cannot write the certificate request to ${path} (${(cause as NodeJS.ErrnoException).code ?? 'error'}): ${undone}; choose a writable --out and run enroll again`, { cause });
   }
 }
 
-function shellQuote(text: string): string {
-  return /^[A-Za-z0-9_./:=%-]+$/.test(text) ? text : `'${text.replaceAll("'", "'\\''")}'`;
+/** A word as a shell reads it back: bare when it is safe, else in single quotes. */
+export function shellQuote(text: string): string {
+  return /^[A-Za-z0-9_./:=%,-]+$/.test(text) ? text : `'${text.replaceAll("'", "'\\''")}'`;
 }

@@ -3,6 +3,7 @@
  * that could hold a secret (response bodies, headers with tokens) is summarised, never dumped.
  */
 import { toTerminalText } from './terminal-text.js';
+import { writeStderrQuietly } from './std-output.js';
 
 export type DebugLog = (line: string) => void;
 
@@ -10,6 +11,6 @@ export const silent: DebugLog = () => {};
 
 export function stderrDebug(prefix = 'debug'): DebugLog {
   return (line) => {
-    process.stderr.write(`${prefix}: ${toTerminalText(line, 4000)}\n`);
+    writeStderrQuietly(`${prefix}: ${toTerminalText(line, 4000)}\n`);
   };
 }

@@ -77,6 +77,8 @@ export type SignerErrorCode =
   | 'EMULATOR_CONFIG_INVALID'
   // the user pressed Ctrl-C at a prompt (exit 130, as a shell reports SIGINT)
   | 'INTERRUPTED'
+  // stdout closed before the output was written (the reader exited)
+  | 'OUTPUT_CLOSED'
   // last resort; the CLI prints it with a hint to rerun with --debug
   | 'INTERNAL';
 

@@ -26,13 +26,16 @@ export function runToEnd(
     const started = process.hrtime.bigint();
     const child = spawn(command, args, {
       env: options.env,
-      stdio: ['ignore', options.captureStdout === false ? 'ignore' : 'pipe', 'pipe'],
+      // stdout is a pipe even when nobody keeps it: SDKs read credential_process through one,
+      // and what a process pays to write to a pipe is part of its cost.
+      stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
     const release = options.cleanup.defer(`stop ${command}`, () => killGroup(child));
     let stdout = '';
     let stderr = '';
-    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    if (options.captureStdout === false) child.stdout.resume();
+    else child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
     child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
     let timedOut = false;
     const timer = setTimeout(() => {

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { writeStdout } from './io.js';
+import { writeStderrQuietly } from '../std-output.js';
 
 interface EmulateFlags {
   config?: string;
@@ -40,6 +41,8 @@ export function registerEmulateCommand(program: Command): void {
         return;
       }
       const { launchEmulator, parsePortFlag } = await import('../emulator/launch.js');
+      const { writeThroughStreams } = await import('./process.js');
+      writeThroughStreams();
       const port = parsePortFlag(flags.port);
       const emulator = await launchEmulator({
         ...(flags.config === undefined ? {} : { configPath: flags.config }),
@@ -47,7 +50,7 @@ export function registerEmulateCommand(program: Command): void {
         ...(flags.trustAnchorCert === undefined ? {} : { trustAnchorCertificatePaths: flags.trustAnchorCert }),
         ...(port === undefined ? {} : { port }),
         ...(flags.host === undefined ? {} : { host: flags.host }),
-        ...(flags.quiet === true ? {} : { log: (line: string) => process.stderr.write(`emulate: ${line}\n`) }),
+        ...(flags.quiet === true ? {} : { log: (line: string) => writeStderrQuietly(`emulate: ${line}\n`) }),
       });
       // The URL alone on stdout, so scripts can capture it: URL=$(... emulate ... | head -1).
       await writeStdout(`${emulator.url}\n`);

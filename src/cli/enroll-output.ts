@@ -1,4 +1,5 @@
 import { writeStdout } from './io.js';
+import { writeStd } from '../std-output.js';
 
 /**
  * How both kinds of enroll print their result: JSON alone with --json; else, without --out,
@@ -10,7 +11,7 @@ export async function printEnrollOutcome<T>(outcome: { json: boolean; out: strin
     await writeStdout(`${JSON.stringify(outcome.summary, null, 2)}\n`);
   } else if (outcome.out === undefined) {
     await writeStdout(outcome.csrPem);
-    process.stderr.write(outcome.format(outcome.summary));
+    writeStd('stderr', outcome.format(outcome.summary));
   } else {
     await writeStdout(outcome.format(outcome.summary));
   }

@@ -1,13 +1,23 @@
 import { toTerminalText } from '../terminal-text.js';
+import { stdStream, writeStderrQuietly } from '../std-output.js';
 
 /**
  * Process-level pieces of the long-running commands (serve, update): the operator log and the
  * shutdown signal. They belong to the program, not to the library, so they live in cli/.
  */
 
+/**
+ * From here on, stdout and stderr go through Node's streams (std-output.ts writes short output
+ * straight to the descriptor): a log reader that stalls must never stop a server.
+ */
+export function writeThroughStreams(): void {
+  stdStream('stdout');
+  stdStream('stderr');
+}
+
 /** One line for the operator on stderr, prefixed like every other message of the CLI. */
 export function logToStderr(line: string): void {
-  process.stderr.write(`roles-anywhere-signer: ${toTerminalText(line, 4000)}\n`);
+  writeStderrQuietly(`roles-anywhere-signer: ${toTerminalText(line, 4000)}\n`);
 }
 
 /**

@@ -2,6 +2,7 @@ import type { Command as CommandType } from 'commander';
 import { Command } from './commander.js';
 import { packageVersion } from '../version.js';
 import { applyHelp } from './help.js';
+import { COMMANDER_OUTPUT } from './io.js';
 
 type Register = (program: CommandType) => void;
 
@@ -33,7 +34,7 @@ export async function buildProgram(argv: readonly string[] = [], invokedAs = 'ro
     .description('Temporary AWS credentials from IAM Roles Anywhere, signed with keys in PKCS#11 tokens, TPM 2.0 or files')
     .version(packageVersion(), '-v, --version')
     .showSuggestionAfterError()
-    .configureOutput({ outputError: (text, write) => write(text) })
+    .configureOutput(COMMANDER_OUTPUT)
     .exitOverride();
   // argv[2] is the command when one is named (flags of the program itself all start with '-').
   const named = COMMANDS.find(([name]) => name === argv[2]);

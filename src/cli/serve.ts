@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { SignerError } from '../errors.js';
 import { addSigningOptions, identityOptionsFrom, sessionOptionsFrom, type SigningFlags } from './options.js';
 import { debugFor, writeStdout } from './io.js';
+import { stdStream } from '../std-output.js';
 
 interface ServeFlags extends SigningFlags {
   port: string;
@@ -28,7 +29,8 @@ export function registerServeCommand(program: Command): void {
       const { parseHopLimit, parsePort } = await import('../serve/bind.js');
       const { startCredentialService } = await import('../serve/serve.js');
       const { loadNativeAddon, hardenLongRunningProcess } = await import('../native.js');
-      const { logToStderr, untilShutdownSignal } = await import('./process.js');
+      const { logToStderr, untilShutdownSignal, writeThroughStreams } = await import('./process.js');
+      writeThroughStreams();
       if (flags.containerTokenFile !== undefined && flags.container !== true) {
         throw new SignerError('USAGE', '--container-token-file applies to the container endpoint: add --container');
       }
@@ -44,7 +46,7 @@ export function registerServeCommand(program: Command): void {
         ? { kind: 'file' as const, path: flags.containerTokenFile }
         : tokenBuffer !== undefined ? { kind: 'value' as const, token: tokenBuffer } : { kind: 'generate' as const };
       // A generated token is shown once on stdout; under systemd or a pipe that is a log file.
-      if (flags.container === true && containerToken.kind === 'generate' && process.stdout.isTTY !== true) {
+      if (flags.container === true && containerToken.kind === 'generate' && stdStream('stdout').isTTY !== true) {
         throw new SignerError('USAGE', '--container needs a token source when stdout is not a terminal (a generated token would end up in logs): pass --container-token-file or set AWS_CONTAINER_AUTHORIZATION_TOKEN');
       }
 

@@ -20,7 +20,7 @@ export function registerUpdateCommand(program: Command): void {
     .action(async (flags: UpdateFlags) => {
       const { credentialsFilePath } = await import('../update/write-file.js');
       const { updateOnce, startUpdateLoop } = await import('../update/update.js');
-      const { logToStderr, untilShutdownSignal } = await import('./process.js');
+      const { logToStderr, untilShutdownSignal, writeThroughStreams } = await import('./process.js');
       const options = {
         identity: identityOptionsFrom(flags),
         session: sessionOptionsFrom(flags),
@@ -33,6 +33,7 @@ export function registerUpdateCommand(program: Command): void {
         debug(`wrote profile ${flags.profile} in ${written.path}; the credentials expire at ${formatExpiration(written.credentials.expiration)}`);
         return;
       }
+      writeThroughStreams();
       const { loadNativeAddon, hardenLongRunningProcess } = await import('../native.js');
       const warning = hardenLongRunningProcess(loadNativeAddon(process.env));
       if (warning !== undefined) logToStderr(warning);

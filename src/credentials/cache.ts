@@ -8,7 +8,6 @@ import { readCacheEntry, writeCacheEntry } from './cache/entry.js';
 export { cacheKey, certificateIdentity, type CacheKeyParts } from './cache/key.js';
 export { defaultCacheDirectory, openCacheDirectory } from './cache/directory.js';
 export { readCacheEntry, writeCacheEntry, type CacheLookup } from './cache/entry.js';
-export { replacePrivateFile } from '../fs/private-file.js';
 
 /**
  * `credential-process --cache`: SDKs never cache process credentials, so every `aws` call would
@@ -55,7 +54,7 @@ export async function obtainCredentialsCached(options: CachedObtainOptions): Pro
     durationSeconds: options.session.durationSeconds ?? 3600,
     ...(options.session.roleSessionName !== undefined ? { roleSessionName: options.session.roleSessionName } : {}),
   });
-  const directory = await openCacheDirectory(options.cacheDirectory, options.uid, options.debug);
+  const directory = openCacheDirectory(options.cacheDirectory, options.uid, options.debug);
   if (directory !== undefined) {
     const lookup = readCacheEntry(directory, key, clock(), options.uid);
     if (lookup.credentials !== undefined) {

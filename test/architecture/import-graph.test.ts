@@ -12,7 +12,7 @@ const SRC = join(repoRoot, 'src');
 
 /** Low to high. A folder (or top-level file) may import only from a lower rank or from itself. */
 const LAYERS: ReadonlyArray<readonly string[]> = [
-  ['errors.ts', 'debug.ts', 'version.ts', 'native.ts', 'native-file.ts', 'service-limits.ts', 'terminal-text.ts', 'asn1', 'fs', 'files'],
+  ['errors.ts', 'debug.ts', 'version.ts', 'native.ts', 'native-file.ts', 'service-limits.ts', 'terminal-text.ts', 'std-output.ts', 'asn1', 'fs', 'files'],
   ['sigv4x509'],
   ['certs'],
   ['keys'],

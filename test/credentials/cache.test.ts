@@ -117,17 +117,17 @@ t.test('a corrupt entry is replaced by the next write', async (t) => {
 t.test('the cache directory is created 0700, tightened if too open, skipped if not ours', async (t) => {
   const lines: string[] = [];
   const fresh = join(dir, 'runtime', 'roles-anywhere-signer');
-  t.equal(await openCacheDirectory(fresh, uid, (line) => lines.push(line)), fresh);
+  t.equal(openCacheDirectory(fresh, uid, (line) => lines.push(line)), fresh);
   t.equal((await stat(fresh)).mode & 0o777, 0o700);
   await chmod(fresh, 0o755);
-  t.equal(await openCacheDirectory(fresh, uid, (line) => lines.push(line)), fresh);
+  t.equal(openCacheDirectory(fresh, uid, (line) => lines.push(line)), fresh);
   t.equal((await stat(fresh)).mode & 0o777, 0o700, 'tightened');
-  t.equal(await openCacheDirectory(fresh, (uid ?? 0) + 1, (line) => lines.push(line)), undefined);
+  t.equal(openCacheDirectory(fresh, (uid ?? 0) + 1, (line) => lines.push(line)), undefined);
   t.same(lines, [`cache: ${fresh} belongs to uid ${uid ?? 0}, not ${(uid ?? 0) + 1}; cache skipped`]);
   const file = join(dir, 'a-file');
   await writeFile(file, '');
   lines.length = 0;
-  t.equal(await openCacheDirectory(file, uid, (line) => lines.push(line)), undefined, 'a file where the directory should be');
+  t.equal(openCacheDirectory(file, uid, (line) => lines.push(line)), undefined, 'a file where the directory should be');
   t.same(lines, [`cache: cannot use ${file} (EEXIST); cache skipped`]);
 });
 

@@ -6,7 +6,7 @@
  * (test/helpers/bundle-chunks.ts), so a chunk that drags in more than its path needs fails too.
  */
 import t, { type Test } from 'tap';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -124,4 +124,39 @@ t.test('a PKCS#12 file does load the PKCS#12 reader (the recorder would notice i
   const modules = await loadedModules(t, ['credential-process', '--certificate', bundle, '--intermediates', id.chainPath, ...rig.sessionFlags], isolatedEnv({ ROLES_ANYWHERE_PKCS8_PASSWORD: 'p12-password' }));
   t.ok(modules.some((path) => PKCS12_MODULES[0]?.test(path)), 'src/keys/file/pkcs12.js is loaded for a PKCS#12 file');
   assertNoneLoaded(t, modules, [PKCS11_CODE, TPM_CODE], 'PKCS#12 file');
+});
+
+/**
+ * Node's own modules, which the recorder above cannot tell apart from its own loader's: a
+ * CommonJS preload writes `process.moduleLoadList` at exit, in a process without the test
+ * runner's NODE_OPTIONS (its hooks load streams and net themselves). On a --cache hit nothing
+ * opens a socket or writes a file, so neither net (what Node's stdout and stderr streams on a
+ * pipe are made of; std-output.ts writes without them) nor node:fs/promises (readline and the
+ * file watchers come with it) has any business there.
+ */
+async function builtinsLoaded(t: Test, args: readonly string[], env: NodeJS.ProcessEnv): Promise<string[]> {
+  const listFile = join(scratch, `builtins-${++runs}.txt`);
+  const preload = join(scratch, 'builtins-preload.cjs');
+  await writeFile(preload, `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(listFile)}, process.moduleLoadList.join('\\n')));\n`);
+  // stdout and stderr are pipes here (run() reads both), as under an SDK.
+  const result = await run('sh', ['-c', 'unset NODE_OPTIONS; exec "$@"', 'sh', process.execPath, '-r', preload, cliPath, ...args], { env });
+  t.equal(result.code, 0, `the command succeeds: ${result.stderr}`);
+  return (await readFile(listFile, 'utf8')).split('\n');
+}
+
+t.test('credential-process --cache, hit: no socket or stream module, no node:fs/promises', async (t) => {
+  const id = await rig.issueFileIdentity('builtins-cache');
+  const env = isolatedEnv({ XDG_RUNTIME_DIR: join(scratch, 'xdg-runtime-builtins'), XDG_CACHE_HOME: undefined });
+  const args = ['credential-process', '--cache', '--certificate', id.certificatePath, '--private-key', id.keyPath, '--intermediates', id.chainPath, ...rig.sessionFlags];
+  const miss = await builtinsLoaded(t, args, env);
+  t.ok(miss.includes('NativeModule net'), 'the first run (a miss, over HTTP) does load net: the list is evidence');
+  const before = rig.stats.createSession;
+  const hit = await builtinsLoaded(t, args, env);
+  t.equal(rig.stats.createSession, before, 'the second run is a cache hit');
+  t.same(hit.filter((name) => /^NativeModule (net|tty|http|https|tls|fs\/promises|internal\/fs\/promises|readline|child_process)$/.test(name)), [], 'none of these on a hit');
+});
+
+t.test('version: no socket, no node:fs/promises, no os', async (t) => {
+  const loaded = await builtinsLoaded(t, ['version'], isolatedEnv());
+  t.same(loaded.filter((name) => /^NativeModule (net|tty|http|https|tls|fs\/promises|child_process|os)$/.test(name)), []);
 });

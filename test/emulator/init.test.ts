@@ -1,5 +1,5 @@
 /**
- * `emulate --init` and the config the CLI builds from flags, through commander as the CLI
+ * `emulate --init` (run as the CLI) and the config the CLI builds from flags, through commander as the CLI
  * parses them, then a real CreateSession against the result.
  */
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -12,6 +12,7 @@ import { initEmulatorDirectory } from '../../src/emulator/init.js';
 import { launchEmulator, parsePortFlag, resolveLaunchConfig } from '../../src/emulator/launch.js';
 import { certificatesFromPem } from '../../src/emulator/config.js';
 import { send, signTestRequest } from './x509-request.js';
+import { runCli } from '../helpers/cli.js';
 
 async function scratchDir(t: Test): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'emulator-init-'));
@@ -21,21 +22,9 @@ async function scratchDir(t: Test): Promise<string> {
 
 t.test('emulate --init writes keys 0600, a config that loads, and prints what to run next', async (t) => {
   const dir = join(await scratchDir(t), 'demo');
-  const output: string[] = [];
-  const program = new Command().exitOverride();
-  registerEmulateCommand(program);
-  const write = process.stdout.write.bind(process.stdout);
-  process.stdout.write = ((chunk: string | Uint8Array, callback?: (error?: Error) => void) => {
-    output.push(chunk.toString());
-    callback?.();
-    return true;
-  }) as typeof process.stdout.write;
-  try {
-    await program.parseAsync(['node', 'cli', 'emulate', '--init', dir, '--region', 'eu-central-1']);
-  } finally {
-    process.stdout.write = write;
-  }
-  const text = output.join('');
+  const result = await runCli(['emulate', '--init', dir, '--region', 'eu-central-1']);
+  t.equal(result.code, 0, result.stderr);
+  const text = result.stdout;
   t.match(text, `Wrote a throwaway PKI and an emulator config to ${dir}:`);
   t.match(text, `roles-anywhere-signer emulate --config ${join(dir, 'emulator.json')} --port 0\n`, 'a free port, never a fixed one');
   t.match(text, 'then, in another shell, get credentials from it (ENDPOINT is that URL):\n');

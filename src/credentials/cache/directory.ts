@@ -1,4 +1,4 @@
-import { chmod, lstat, mkdir } from 'node:fs/promises';
+import { chmodSync, lstatSync, mkdirSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import type { DebugLog } from '../../debug.js';
 
@@ -16,11 +16,13 @@ export function defaultCacheDirectory(env: Readonly<Record<string, string | unde
  * Creates the directory (0700) or checks the existing one: a real directory (not a symlink),
  * owned by this user; a mode that lets others in is tightened. Undefined when it cannot be
  * made private (someone else's directory): the cache is then skipped, never used.
+ * Synchronous on purpose: a cache hit is a handful of system calls, and node:fs/promises
+ * alone (it loads readline and the file watchers) costs more than all of them.
  */
-export async function openCacheDirectory(directory: string, uid: number | undefined, debug: DebugLog): Promise<string | undefined> {
+export function openCacheDirectory(directory: string, uid: number | undefined, debug: DebugLog): string | undefined {
   try {
-    await mkdir(directory, { recursive: true, mode: 0o700 });
-    const info = await lstat(directory);
+    mkdirSync(directory, { recursive: true, mode: 0o700 });
+    const info = lstatSync(directory);
     if (!info.isDirectory()) {
       debug(`cache: ${directory} is not a directory; cache skipped`);
       return undefined;
@@ -29,7 +31,7 @@ export async function openCacheDirectory(directory: string, uid: number | undefi
       debug(`cache: ${directory} belongs to uid ${info.uid}, not ${uid}; cache skipped`);
       return undefined;
     }
-    if (uid !== undefined && (info.mode & 0o077) !== 0) await chmod(directory, 0o700);
+    if (uid !== undefined && (info.mode & 0o077) !== 0) chmodSync(directory, 0o700);
     return directory;
   } catch (error) {
     debug(`cache: cannot use ${directory} (${(error as NodeJS.ErrnoException).code ?? 'error'}); cache skipped`);

@@ -1,7 +1,6 @@
 import { closeSync, constants as fsConstants, fstatSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { SignerError } from '../../errors.js';
-import { replacePrivateFile } from '../../fs/private-file.js';
 import { formatExpiration, type Credentials } from '../types.js';
 
 /** Credentials are handed out only while more than this remains (botocore refreshes inside it). */
@@ -72,6 +71,8 @@ export async function writeCacheEntry(directory: string, key: string, credential
     expiration: credentials.expiration.toISOString(),
   });
   try {
+    // Loaded only to write: a cache hit never needs the writer (nor node:fs/promises behind it).
+    const { replacePrivateFile } = await import('../../fs/private-file.js');
     await replacePrivateFile(join(directory, `${key}.json`), body);
   } catch (error) {
     throw new SignerError('CACHE_FAILED', `cannot write the credential cache entry in ${directory} (${(error as NodeJS.ErrnoException).code ?? 'error'})`, { cause: error });

@@ -5,8 +5,9 @@ import { Script } from 'node:vm';
 import type { CodeCache } from './compile-cache.js';
 
 /**
- * Loads the CLI's bundled chunks (scripts/build-cli.ts: CommonJS files that `require('./x.cjs')`
- * each other) the way Node's CommonJS loader would, with one difference: each is compiled with
+ * Loads the CLI's bundled chunks (scripts/build-cli.ts: CommonJS modules that `require('./x.cjs')`
+ * each other, each written as the function expression Node's loader would wrap it in) the way
+ * Node's CommonJS loader would, with one difference: each is compiled with
  * the V8 code cache of an earlier run, so a start-up deserialises bytecode instead of parsing and
  * compiling our code and our dependencies' again. Anything that is not a chunk (node: built-ins,
  * pkcs11js and its native binding) goes to Node's own `require`.
@@ -33,9 +34,8 @@ export class ChunkLoader {
     if (known !== undefined) return known.module.exports;
     if (!/^[\w.-]+\.cjs$/.test(name)) throw new Error(`not a chunk of this bundle: ${name}`);
     const file = join(this.#dir, name);
-    // The wrapper goes on line 1, which the build leaves free of mapped code, so source maps
-    // and coverage line up with the file on disk.
-    const source = `(function (exports, require, module, __filename, __dirname) {${readFileSync(file, 'utf8')}\n})`;
+    // The build writes each chunk already wrapped, as a function expression (scripts/build-cli.ts).
+    const source = readFileSync(file, 'utf8');
     const cachedData = this.#cache.get(name);
     const script = new Script(source, { filename: file, ...(cachedData !== undefined ? { cachedData: Buffer.from(cachedData.buffer, cachedData.byteOffset, cachedData.byteLength) } : {}) });
     if (cachedData === undefined || script.cachedDataRejected === true) this.#compiledWithoutCache++;

@@ -1,6 +1,6 @@
 import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
-import { hash } from 'node:crypto';
 import { join } from 'node:path';
+import { checksum64 } from './checksum.js';
 
 /**
  * The V8 code cache of the CLI's bundled chunks, one file per build and Node version: what
@@ -10,22 +10,24 @@ import { join } from 'node:path';
  * carries a digest of every chunk, so a cache never meets a build it was not made from.
  *
  * V8 checks no checksum of a code cache in release builds: a damaged one can crash the process
- * (seen in test/launcher/launch-e2e.test.ts). So each entry carries a SHA-256 of its bytes,
- * checked when that chunk is loaded (only the chunks a command uses are hashed), and an entry
- * that does not match is never handed to V8.
+ * (seen in test/launcher/launch-e2e.test.ts). So each entry carries a checksum of its bytes
+ * (checksum.ts: against damage; who may write the file is the owner and mode checks' job),
+ * checked when that chunk is loaded (only the chunks a command uses), and an entry that does not
+ * match is never handed to V8.
  *
- * Layout: "RASCC3\0\0", u32 count, then per chunk: u16 name length, name (latin1), SHA-256 of
- * the data, u32 data length, data. A file that does not parse is an empty cache, never an error.
+ * Layout: "RASCC4\0\0", u32 count, then per chunk: u16 name length, name (latin1), u64
+ * checksum of the data, u32 data length, data (integers little-endian). A file that does not
+ * parse is an empty cache, never an error.
  */
-const MAGIC = Buffer.from('RASCC3\0\0', 'latin1');
-const DIGEST_BYTES = 32;
+const MAGIC = Buffer.from('RASCC4\0\0', 'latin1');
+const CHECKSUM_BYTES = 8;
 /** Far above a real cache (a few MiB with every command's chunks); a bigger file is not ours. */
 const MAX_CACHE_BYTES = 64 * 1024 * 1024;
 /** Another build's cache left this long unused is removed when a new one is written. */
 const STALE_AFTER_MS = 30 * 24 * 60 * 60 * 1000;
 
 export interface CodeCache {
-  /** The cached data of a chunk, only once its digest checks out. */
+  /** The cached data of a chunk, only once its checksum checks out. */
   get(name: string): Uint8Array | undefined;
   /** Every entry as stored (checked or not), to write back with a run's additions. */
   readonly stored: ReadonlyMap<string, Uint8Array>;
@@ -100,7 +102,7 @@ export function readCodeCache(location: CacheLocation, uid: number | undefined):
 }
 
 export function decodeCodeCache(bytes: Buffer): CodeCache {
-  const digests = new Map<string, Uint8Array>();
+  const checksums = new Map<string, bigint>();
   const stored = new Map<string, Uint8Array>();
   if (bytes.length < MAGIC.length + 4 || !bytes.subarray(0, MAGIC.length).equals(MAGIC)) return EMPTY_CODE_CACHE;
   let offset = MAGIC.length;
@@ -110,11 +112,11 @@ export function decodeCodeCache(bytes: Buffer): CodeCache {
     if (offset + 2 > bytes.length) return EMPTY_CODE_CACHE;
     const nameLength = bytes.readUInt16LE(offset);
     offset += 2;
-    if (offset + nameLength + DIGEST_BYTES + 4 > bytes.length) return EMPTY_CODE_CACHE;
+    if (offset + nameLength + CHECKSUM_BYTES + 4 > bytes.length) return EMPTY_CODE_CACHE;
     const name = bytes.toString('latin1', offset, offset + nameLength);
     offset += nameLength;
-    digests.set(name, bytes.subarray(offset, offset + DIGEST_BYTES));
-    offset += DIGEST_BYTES;
+    checksums.set(name, bytes.readBigUInt64LE(offset));
+    offset += CHECKSUM_BYTES;
     const dataLength = bytes.readUInt32LE(offset);
     offset += 4;
     if (offset + dataLength > bytes.length) return EMPTY_CODE_CACHE;
@@ -126,24 +128,24 @@ export function decodeCodeCache(bytes: Buffer): CodeCache {
     stored,
     get(name) {
       const data = stored.get(name);
-      const digest = digests.get(name);
-      return data !== undefined && digest !== undefined && sha256(data).equals(digest) ? data : undefined;
+      const expected = checksums.get(name);
+      return data !== undefined && expected !== undefined && checksum64(data) === expected ? data : undefined;
     },
   };
 }
 
-/** Node's one-shot digest (no Hash object per chunk). */
-function sha256(data: Uint8Array): Buffer {
-  return hash('sha256', data, 'buffer');
-}
-
-export function encodeCodeCache(entries: ReadonlyMap<string, Uint8Array>): Buffer {
+/** The file's bytes, or undefined where no checksum can be made (then no cache is written). */
+export function encodeCodeCache(entries: ReadonlyMap<string, Uint8Array>): Buffer | undefined {
   const parts: Buffer[] = [MAGIC, u32(entries.size)];
   for (const [name, data] of [...entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    const checksum = checksum64(data);
+    if (checksum === undefined) return undefined;
     const encodedName = Buffer.from(name, 'latin1');
-    const nameLength = Buffer.alloc(2);
-    nameLength.writeUInt16LE(encodedName.length);
-    parts.push(nameLength, encodedName, sha256(data), u32(data.length), Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+    const header = Buffer.alloc(2 + encodedName.length + CHECKSUM_BYTES);
+    header.writeUInt16LE(encodedName.length);
+    encodedName.copy(header, 2);
+    header.writeBigUInt64LE(checksum, 2 + encodedName.length);
+    parts.push(header, u32(data.length), Buffer.from(data.buffer, data.byteOffset, data.byteLength));
   }
   return Buffer.concat(parts);
 }
@@ -165,7 +167,9 @@ export function writeCodeCache(location: CacheLocation, entries: ReadonlyMap<str
     mkdirSync(location.dir, { recursive: true, mode: 0o700 });
     // A directory others can write to would not be read back (readCodeCache): do not fill it.
     if (!privateTo(uid, statSync(location.dir))) return false;
-    writeFileSync(temporary, encodeCodeCache(entries), { mode: 0o600, flag: 'wx' });
+    const bytes = encodeCodeCache(entries);
+    if (bytes === undefined) return false;
+    writeFileSync(temporary, bytes, { mode: 0o600, flag: 'wx' });
     renameSync(temporary, location.file);
     removeStaleCaches(location, now);
     return true;

@@ -20,6 +20,7 @@ import { checksum64 } from './checksum.js';
  * parse is an empty cache, never an error.
  */
 const MAGIC = Buffer.from('RASCC4\0\0', 'latin1');
+const FORMAT_TAG = 'cc4';
 const CHECKSUM_BYTES = 8;
 /** Far above a real cache (a few MiB with every command's chunks); a bigger file is not ours. */
 const MAX_CACHE_BYTES = 64 * 1024 * 1024;
@@ -55,7 +56,8 @@ export function cacheLocation(env: Readonly<Record<string, string | undefined>>,
   if (base === undefined || !/^[0-9a-f]{8,64}$/.test(buildId)) return undefined;
   const dir = join(base, 'roles-anywhere-signer', 'compile-cache');
   const options = node.options === undefined || node.options === '' ? '' : `-o${fnv1a(node.options)}`;
-  return { dir, file: join(dir, `${buildId}-node${node.version.replace(/[^0-9A-Za-z.]/g, '')}-${node.arch.replace(/[^0-9A-Za-z]/g, '')}${options}.bin`) };
+  // The format is in the name too: a launcher change alone leaves the chunks (and so the build id) as they were.
+  return { dir, file: join(dir, `${buildId}-${FORMAT_TAG}-node${node.version.replace(/[^0-9A-Za-z.]/g, '')}-${node.arch.replace(/[^0-9A-Za-z]/g, '')}${options}.bin`) };
 }
 
 /** A short name for a short string (Node's options): FNV-1a, 32 bits, as hex. */

@@ -18,7 +18,7 @@ function encoded(entries: ReadonlyMap<string, Uint8Array>): Buffer {
 t.test('the cache lives under XDG_CACHE_HOME, else ~/.cache, named by build, Node and architecture', async (t) => {
   t.same(cacheLocation({ XDG_CACHE_HOME: '/x/cache', HOME: '/home/u' }, BUILD, NODE), {
     dir: '/x/cache/roles-anywhere-signer/compile-cache',
-    file: `/x/cache/roles-anywhere-signer/compile-cache/${BUILD}-nodev20.20.2-x64.bin`,
+    file: `/x/cache/roles-anywhere-signer/compile-cache/${BUILD}-cc4-nodev20.20.2-x64.bin`,
   });
   t.equal(cacheLocation({ HOME: '/home/u' }, BUILD, NODE)?.dir, '/home/u/.cache/roles-anywhere-signer/compile-cache');
   t.equal(cacheLocation({ HOME: '/home/u', XDG_CACHE_HOME: '' }, BUILD, NODE)?.dir, '/home/u/.cache/roles-anywhere-signer/compile-cache', 'an empty XDG_CACHE_HOME is unset');
@@ -31,10 +31,10 @@ t.test('the cache lives under XDG_CACHE_HOME, else ~/.cache, named by build, Nod
   const plain = cacheLocation({ HOME: '/h' }, BUILD, { ...NODE, options: '' })?.file;
   const flagged = cacheLocation({ HOME: '/h' }, BUILD, { ...NODE, options: '--max-old-space-size=4096' })?.file;
   const other = cacheLocation({ HOME: '/h' }, BUILD, { ...NODE, options: '--max-old-space-size=8192' })?.file;
-  t.equal(plain, `/h/.cache/roles-anywhere-signer/compile-cache/${BUILD}-nodev20.20.2-x64.bin`, 'no Node options: the plain name');
+  t.equal(plain, `/h/.cache/roles-anywhere-signer/compile-cache/${BUILD}-cc4-nodev20.20.2-x64.bin`, 'no Node options: the plain name');
   t.match(flagged, /-x64-o[0-9a-f]{8}\.bin$/, 'Node options get their own file (V8 refuses a cache made under other flags)');
   t.not(flagged, other, 'and different options different files');
-  t.equal(cacheLocation({ HOME: '/h' }, BUILD, { version: 'v20/../x', arch: 'x64' })?.file, `/h/.cache/roles-anywhere-signer/compile-cache/${BUILD}-nodev20..x-x64.bin`, 'no separators from the version');
+  t.equal(cacheLocation({ HOME: '/h' }, BUILD, { version: 'v20/../x', arch: 'x64' })?.file, `/h/.cache/roles-anywhere-signer/compile-cache/${BUILD}-cc4-nodev20..x-x64.bin`, 'no separators from the version');
 });
 
 t.test('encode and decode are inverses; anything malformed decodes to an empty cache', async (t) => {

@@ -48,7 +48,7 @@ t.test('the first run writes a private cache; the next run uses it and leaves it
   t.equal(first.stderr, '', 'nothing on stderr about the cache');
   const file = await cacheFile(home);
   if (file === undefined) throw new Error('no cache file after the first run');
-  t.match(file, new RegExp(`[0-9a-f]{24}-node${process.version}-${process.arch}(-o[0-9a-f]{8})?\\.bin$`), 'named by build, Node version, architecture (and Node options, which tap sets)');
+  t.match(file, new RegExp(`[0-9a-f]{24}-cc4-node${process.version}-${process.arch}(-o[0-9a-f]{8})?\\.bin$`), 'named by build, cache format, Node version, architecture (and Node options, which tap sets)');
   t.equal((await stat(file)).mode & 0o777, 0o600, 'the cache file is 0600');
   t.equal((await stat(join(home, 'roles-anywhere-signer', 'compile-cache'))).mode & 0o777, 0o700, 'its directory is 0700');
   const entries = decodeCodeCache(await readFile(file));
@@ -166,4 +166,16 @@ t.test('no cache at all: turned off, no home, or nowhere to write; the CLI works
   const open = await runCli(['version'], { env: isolatedEnv({ XDG_CACHE_HOME: shared }) });
   t.equal(open.code, 0, open.stderr);
   t.equal(await cacheFile(shared), undefined, 'a cache directory others can write to is not filled');
+});
+
+t.test('the server commands run without the cache: neither read nor written', async (t) => {
+  const home = await freshCacheHome();
+  const env = isolatedEnv({ XDG_CACHE_HOME: home });
+  // emulate --init is the one form of a server command that ends by itself.
+  const init = await runCli(['emulate', '--init', join(home, 'emulator')], { env });
+  t.equal(init.code, 0, init.stderr);
+  t.equal(await cacheFile(home), undefined, 'emulate wrote no cache');
+  const version = await runCli(['version'], { env });
+  t.equal(version.code, 0, version.stderr);
+  t.not(await cacheFile(home), undefined, 'a one-shot command in the same home does (the check above could fail)');
 });

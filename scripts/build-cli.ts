@@ -13,7 +13,9 @@
  *     because Node 20 can run CommonJS through a V8 code cache and ES modules not at all.
  *  3. The launcher (src/launcher/launch.ts) is bundled alone, with the entry chunk's name and a
  *     digest of all chunks written in; it loads the chunks through the code cache.
- * pkcs11js stays outside (a native addon, loaded from node_modules when a PKCS#11 key is used).
+ * pkcs11js's JavaScript is bundled (a chunk of its own, compiled through the code cache like the
+ * rest); its native binding stays in node_modules, required by package path when a PKCS#11 key
+ * is used.
  * Without --release each chunk gets a source map, so stack traces and test coverage point at src/.
  */
 import { createHash } from 'node:crypto';
@@ -59,6 +61,25 @@ const lazyChildProcessForCommander: Plugin = {
   },
 };
 
+/**
+ * pkcs11js's index.js requires its binding as ./build/Release/pkcs11.node. In the bundle that
+ * becomes `require("pkcs11js/build/Release/pkcs11.node")`, which Node resolves from the
+ * package's node_modules as it would `require("pkcs11js")`: when pkcs11js is not installed (an
+ * install without a compiler) it fails the same way, and the CLI says so (PKCS11_UNAVAILABLE).
+ * Its JavaScript is bundled because that is most of its load time: Node resolving, reading and
+ * compiling it took about 2 ms of every PKCS#11 start.
+ */
+const pkcs11jsBindingByPackagePath: Plugin = {
+  name: 'pkcs11js-binding-by-package-path',
+  setup(pluginBuild) {
+    pluginBuild.onResolve({ filter: /\.node$/ }, (args) => {
+      const inPackage = /[\\/]node_modules[\\/]pkcs11js[\\/]/.test(args.importer);
+      if (!inPackage || args.path !== './build/Release/pkcs11.node') throw new Error(`unexpected native module ${args.path} imported by ${args.importer}`);
+      return { path: 'pkcs11js/build/Release/pkcs11.node', external: true };
+    });
+  },
+};
+
 export interface CliBuild {
   readonly dir: string;
   readonly launcher: string;
@@ -83,8 +104,7 @@ export async function buildCli(out: string, release: boolean): Promise<CliBuild>
     format: 'esm',
     platform: 'node',
     target: 'node20',
-    external: ['pkcs11js'],
-    plugins: [lazyChildProcessForCommander],
+    plugins: [lazyChildProcessForCommander, pkcs11jsBindingByPackagePath],
     define: { 'import.meta.url': '__importMetaUrl' },
     sourcemap: release ? false : 'inline',
     sourcesContent: false,

@@ -66,8 +66,8 @@ const lazyChildProcessForCommander: Plugin = {
  * becomes `require("pkcs11js/build/Release/pkcs11.node")`, which Node resolves from the
  * package's node_modules as it would `require("pkcs11js")`: when pkcs11js is not installed (an
  * install without a compiler) it fails the same way, and the CLI says so (PKCS11_UNAVAILABLE).
- * Its JavaScript is bundled because that is most of its load time: Node resolving, reading and
- * compiling it took about 2 ms of every PKCS#11 start.
+ * Its JavaScript is bundled because Node resolving, reading and compiling it was most of its load
+ * time: a SoftHSM credential-process measured 4 to 6 ms faster with it in the bundle.
  */
 const pkcs11jsBindingByPackagePath: Plugin = {
   name: 'pkcs11js-binding-by-package-path',

@@ -56,6 +56,10 @@ t.test('a flood of token requests does not log out a client holding a valid toke
   }
   t.equal(flood.size, 5000, 'every request got its own token');
   t.equal(tokens.check(client), 21_600 - 50, 'the client\'s token still works, with its own TTL');
+  // Forgotten by the flood, checked by its MAC above, and remembered again from that check:
+  t.equal(tokens.check(client), 21_600 - 50, 'checked again from what the first check remembered');
+  const last = client.at(-1) === 'A' ? 'B' : 'A';
+  t.equal(tokens.check(`${client.slice(0, -1)}${last}`), undefined, 'and its id with another MAC is still refused');
   for (const token of flood) if (tokens.check(token) === undefined) t.fail('a flood token was refused');
 });
 

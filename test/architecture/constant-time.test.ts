@@ -6,9 +6,10 @@
  * constant) and one of which is named like an authenticator.
  */
 import t from 'tap';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { repoRoot } from '../helpers/paths.js';
+import { sourceFiles } from './source-files.js';
 
 const SRC = join(repoRoot, 'src');
 const AUTHENTICATOR_NAME = /token|password|passwd|secret|^pin$|pinvalue|mac$|digest|signature|authoriz/i;
@@ -43,13 +44,6 @@ function lastName(operand: string): string {
   return operand.split(/[.?#\[\]]+/).filter((part) => part !== '').pop() ?? operand;
 }
 
-function sourceFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) return sourceFiles(path);
-    return entry.name.endsWith('.ts') ? [path] : [];
-  });
-}
 
 t.test('no token, password or digest in src/ is compared with === or ==', async (t) => {
   const offenders = sourceFiles(SRC).flatMap((file) => directSecretComparisons(readFileSync(file, 'utf8')).map((comparison) => `${relative(SRC, file)}: ${comparison}`));

@@ -4,9 +4,10 @@
  * files import each other in a cycle. Reads the TypeScript sources; runs nothing.
  */
 import t from 'tap';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { repoRoot } from '../helpers/paths.js';
+import { sourceFiles } from './source-files.js';
 
 const SRC = join(repoRoot, 'src');
 
@@ -29,13 +30,6 @@ const BASE = 'base';
 /** Cycles known to exist, each listed until it is removed; none today. */
 const KNOWN_CYCLES: ReadonlySet<string> = new Set<string>([]);
 
-function sourceFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) return sourceFiles(path);
-    return entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts') ? [path] : [];
-  });
-}
 
 /** Relative specifiers of `import ... from`, `export ... from`, `import '...'` and `import('...')`. */
 export function importSpecifiers(text: string): string[] {

@@ -5,9 +5,10 @@
  * the descriptor's, and the exit would not wait for them.
  */
 import t from 'tap';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { repoRoot } from '../helpers/paths.js';
+import { sourceFiles } from './source-files.js';
 
 const SRC = join(repoRoot, 'src');
 const OWNER = 'std-output.ts';
@@ -17,13 +18,6 @@ export function streamUses(text: string): string[] {
   return text.split('\n').filter((line) => !/^\s*(\/\/|\*|\/\*)/.test(line) && STREAM_USE.test(line)).map((line) => line.trim());
 }
 
-function sourceFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) return sourceFiles(path);
-    return entry.name.endsWith('.ts') ? [path] : [];
-  });
-}
 
 t.test('only src/std-output.ts touches process.stdout and process.stderr', async (t) => {
   const offenders = sourceFiles(SRC)

@@ -3,7 +3,6 @@ import { silent } from '../../debug.js';
 import { assembleChain } from '../../certs/chain.js';
 import { SignerError } from '../../errors.js';
 import { publicKeyMatchesCertificate } from '../match.js';
-import { loadNativeAddon, lockSecret } from '../../native.js';
 import type { SecretSpec } from '../secret.js';
 import type { Pkcs11KeySpec } from '../spec.js';
 import { PKCS11_ML_DSA_REFUSAL, refuseMlDsaCertificate } from '../mldsa/hardware.js';
@@ -104,7 +103,11 @@ export async function openPkcs11KeySource(spec: Pkcs11KeySpec, options: Pkcs11So
     keptPin = await login(session, 'user', pinSecretSpec(spec.pin, context.uris, token), where, options.secretIO, spec.reusePin);
     // A PIN kept for --reuse-pin lives as long as the process (hours under serve): keep it out
     // of swap where the memlock limit allows.
-    if (keptPin !== undefined) keptPinLock = lockSecret(loadNativeAddon(), keptPin);
+    // (The addon's module loads only then: a one-shot run keeps no PIN.)
+    if (keptPin !== undefined) {
+      const { loadNativeAddon, lockSecret } = await import('../../native.js');
+      keptPinLock = lockSecret(loadNativeAddon(), keptPin);
+    }
     const key = findPrivateKey(session, token, keyUri, certificate);
     debug(`private key ${objectUri(token, key.object)} (${key.keyType}${key.alwaysAuthenticate ? ', PIN before every signature' : ''})`);
     const pinFor = (forToken: TokenSlot, purpose?: string): SecretSpec => pinSecretSpec(spec.pin, context.uris, forToken, purpose);
